@@ -1,0 +1,5 @@
+import sys
+
+from pyisp_contrast.cli import main
+
+sys.exit(main())

@@ -1,0 +1,3 @@
+"""contrastive (in progress)."""
+
+__all__: list[str] = []

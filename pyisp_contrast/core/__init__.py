@@ -1,0 +1,29 @@
+"""Shared plumbing: input checks and image I/O."""
+
+from .checks import (
+    as_batch_param,
+    check_finite,
+    check_generator,
+    check_image,
+    check_labels,
+    unbatch,
+    value_checks,
+    value_checks_enabled,
+)
+from .io import IMAGE_SUFFIXES, ImageReadError, find_images, read_image, write_image
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ImageReadError",
+    "as_batch_param",
+    "check_finite",
+    "check_generator",
+    "check_image",
+    "check_labels",
+    "find_images",
+    "read_image",
+    "unbatch",
+    "value_checks",
+    "value_checks_enabled",
+    "write_image",
+]

@@ -1,0 +1,216 @@
+"""Input validation shared by every module.
+
+All checks live here so that messages read the same everywhere and say what to do. Shape and dtype
+checks are free; value checks (NaN/inf, range) need one reduction and, on a GPU, one host sync.
+They are on by default; a training loop that has already validated its data can switch them off
+with :func:`value_checks` (``with value_checks(False): ...``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "as_batch_param",
+    "check_finite",
+    "check_generator",
+    "check_image",
+    "check_labels",
+    "unbatch",
+    "value_checks",
+    "value_checks_enabled",
+]
+
+_state = threading.local()
+
+#: Values this far outside [0, 1] are still accepted as in range (float rounding of sRGB encodes).
+RANGE_TOLERANCE = 1e-4
+
+
+def value_checks_enabled() -> bool:
+    """Whether value checks (NaN/inf and range) currently run."""
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def value_checks(enabled: bool) -> Iterator[None]:
+    """Context manager that switches value checks on or off in this thread.
+
+    Example:
+        >>> import torch
+        >>> from pyisp_contrast.core.checks import check_image, value_checks
+        >>> with value_checks(False):
+        ...     x, _ = check_image(torch.full((1, 3, 2, 2), 2.0))  # out of range, but not checked
+    """
+    previous = value_checks_enabled()
+    _state.enabled = bool(enabled)
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+def check_finite(x: Tensor, name: str) -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN or inf (when value checks are on)."""
+    if value_checks_enabled() and x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num).")
+
+
+def check_image(
+    images: Tensor,
+    name: str = "images",
+    *,
+    channels: Sequence[int] | None = (1, 3),
+    allow_unbatched: bool = True,
+    check_range: bool = True,
+) -> tuple[Tensor, bool]:
+    """Validate an image tensor and return it as ``(B, C, H, W)``.
+
+    Args:
+        images: tensor of shape ``(B, C, H, W)`` or, when ``allow_unbatched``, ``(C, H, W)``.
+        name: argument name used in error messages.
+        channels: accepted channel counts, or ``None`` for any.
+        allow_unbatched: accept ``(C, H, W)`` and add a batch dimension.
+        check_range: require values in ``[0, 1]`` (only while value checks are on).
+
+    Returns:
+        The batched tensor and whether a batch dimension was added (pass it to :func:`unbatch`).
+
+    Raises:
+        TypeError: not a floating-point tensor.
+        ValueError: wrong rank, channel count, empty batch or spatial size, NaN/inf, out of range.
+    """
+    if not isinstance(images, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(images).__name__}.")
+    if not images.is_floating_point():
+        raise TypeError(
+            f"`{name}` must be a floating-point tensor with values in [0, 1], got dtype {images.dtype}; "
+            "convert uint8 images with `images.float() / 255`."
+        )
+    unbatched = images.ndim == 3 and allow_unbatched
+    if unbatched:
+        images = images.unsqueeze(0)
+    if images.ndim != 4:
+        expected = "(B, C, H, W) or (C, H, W)" if allow_unbatched else "(B, C, H, W)"
+        raise ValueError(f"`{name}` must have shape {expected}, got {tuple(images.shape)}.")
+    b, c, h, w = images.shape
+    if b == 0:
+        raise ValueError(f"`{name}` is an empty batch (B = 0); pass at least one image.")
+    if h == 0 or w == 0:
+        raise ValueError(f"`{name}` has an empty spatial size {h}x{w}.")
+    if channels is not None and c not in channels:
+        allowed = " or ".join(str(k) for k in channels)
+        raise ValueError(
+            f"`{name}` must have {allowed} channels in dimension -3, got {c} (shape {tuple(images.shape)})."
+        )
+    if value_checks_enabled():
+        # One fused reduction, one host sync on GPU.
+        stats = torch.stack([images.amin(), images.amax(), torch.isfinite(images).all().to(images.dtype)])
+        lo, hi, finite = stats.tolist()
+        if not finite:
+            raise ValueError(f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num).")
+        if check_range and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
+            raise ValueError(
+                f"`{name}` must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}; "
+                "divide 8-bit images by 255 or clamp with `images.clamp(0, 1)`."
+            )
+    return images, unbatched
+
+
+def unbatch(x: Tensor, unbatched: bool) -> Tensor:
+    """Undo the batch dimension added by :func:`check_image`."""
+    return x.squeeze(0) if unbatched else x
+
+
+def as_batch_param(
+    value: float | Tensor,
+    batch: int,
+    name: str,
+    *,
+    like: Tensor,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> Tensor:
+    """Turn a float or a ``(B,)`` tensor into a ``(B, 1, 1, 1)`` tensor on ``like``'s device and dtype.
+
+    A scalar or one-element tensor is broadcast to every image. Range bounds are checked (when value
+    checks are on) and reported with the argument's name.
+
+    Example:
+        >>> import torch
+        >>> as_batch_param(2.0, 3, "gamma", like=torch.zeros(3, 1, 4, 4)).shape
+        torch.Size([3, 1, 1, 1])
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Tensor):
+        raise TypeError(f"`{name}` must be a float or a (B,) tensor, got {type(value).__name__}.")
+    if isinstance(value, Tensor):
+        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] not in (1, batch)):
+            raise ValueError(
+                f"`{name}` must be a float or a tensor of shape ({batch},) (one value per image), "
+                f"got shape {tuple(value.shape)}."
+            )
+        if value.is_complex():
+            raise TypeError(f"`{name}` must be real, got dtype {value.dtype}.")
+        t = value.to(device=like.device, dtype=like.dtype).reshape(-1)
+    else:
+        t = torch.tensor([float(value)], device=like.device, dtype=like.dtype)
+    if value_checks_enabled():
+        vals = t.detach()
+        if not bool(torch.isfinite(vals).all()):
+            raise ValueError(f"`{name}` must be finite, got {value}.")
+        bad = torch.zeros_like(vals, dtype=torch.bool)
+        if low is not None:
+            bad |= (vals < low) if low_inclusive else (vals <= low)
+        if high is not None:
+            bad |= (vals > high) if high_inclusive else (vals >= high)
+        if bool(bad.any()):
+            lb = "[" if low_inclusive else "("
+            hb = "]" if high_inclusive else ")"
+            lo_s = "-inf" if low is None else f"{low:g}"
+            hi_s = "inf" if high is None else f"{high:g}"
+            raise ValueError(f"`{name}` must lie in {lb}{lo_s}, {hi_s}{hb}, got {vals.tolist()}.")
+    return t.expand(batch).reshape(batch, 1, 1, 1)
+
+
+def check_labels(labels: Tensor, name: str = "labels", *, shape: Sequence[int] | None = None) -> Tensor:
+    """Validate a ``(B, H, W)`` integer label tensor (non-negative); returns it as int64.
+
+    Args:
+        labels: region labels per pixel.
+        name: argument name for messages.
+        shape: expected ``(B, H, W)``, e.g. taken from the images the labels belong to.
+    """
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(labels).__name__}.")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"`{name}` must be an integer tensor (int64 preferred), got dtype {labels.dtype}.")
+    if labels.ndim != 3:
+        raise ValueError(f"`{name}` must have shape (B, H, W), got {tuple(labels.shape)}.")
+    if shape is not None and tuple(labels.shape) != tuple(shape):
+        raise ValueError(f"`{name}` has shape {tuple(labels.shape)} but the images need {tuple(shape)}.")
+    if labels.numel() == 0:
+        raise ValueError(f"`{name}` is empty.")
+    if value_checks_enabled() and bool((labels < 0).any()):
+        raise ValueError(f"`{name}` must be non-negative region indices.")
+    return labels.long()
+
+
+def check_generator(generator: torch.Generator | None, device: torch.device) -> torch.Generator | None:
+    """Check that ``generator`` (if given) lives on ``device``'s type, as torch's samplers require."""
+    if generator is None:
+        return None
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"`generator` must be a torch.Generator or None, got {type(generator).__name__}.")
+    if generator.device.type != torch.device(device).type:
+        raise ValueError(
+            f"`generator` is on {generator.device.type} but the images are on {torch.device(device).type}; "
+            f"create it with torch.Generator(device={torch.device(device).type!r})."
+        )
+    return generator

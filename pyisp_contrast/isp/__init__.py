@@ -1,0 +1,3 @@
+"""isp (in progress)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""losses (in progress)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""metrics (in progress)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""models (in progress)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""segmentation (in progress)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""train (in progress)."""
+
+__all__: list[str] = []
