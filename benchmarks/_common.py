@@ -1,0 +1,546 @@
+"""Shared helpers for the ``bench_*.py`` scripts, the runner and the documentation.
+
+Every benchmark script may use these (none has to). What they agree on is the JSON a script
+writes to ``benchmarks/results/<name>.json``; :func:`write_result` writes it in this shape::
+
+    {
+      "schema": 1,
+      "name": "curves",                      # file stem, without the "bench_" prefix
+      "title": "Bag of Curves negatives",
+      "quick": false, "device": "cpu",
+      "machine": {...},                      # machine_info(): python, torch, cpu, threads, gpu
+      "created": "2025-01-01T12:00:00+00:00",
+      "checks": [                            # one line each in the runner's summary table
+        {"peer": "PIE code's way (numpy HSV + skimage.adjust_gamma loop)",
+         "workload": "8 x 3 x 384 x 384, CPU",
+         "metric": "speed-up",               # what the ratio is of
+         "target": ">= 10x", "target_ratio": 10.0,
+         "ratio": 23.4,                      # measured in one run, > 1 means ours is better
+         "met": true, "note": ""}
+      ],
+      "tables": [{"title": "...", "columns": ["...", ...], "rows": [[...], ...]}],
+      "figures": ["curves.png"],             # PNGs written next to the JSON
+      "extra": {...}                         # anything else the script wants to keep
+    }
+
+The runner (``python -m benchmarks``) and the docs also read JSON of other shapes; see
+:func:`normalise`, which maps the shapes the scripts in this folder use onto the one above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SCHEMA = 1
+
+__all__ = [
+    "CHECK_COLUMNS",
+    "RESULTS_DIR",
+    "SCHEMA",
+    "Check",
+    "base_parser",
+    "check_rows",
+    "format_table",
+    "load_result",
+    "machine_info",
+    "normalise",
+    "plot_checks",
+    "print_table",
+    "result_to_rst",
+    "rst_table",
+    "time_call",
+    "write_result",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Writing results
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    """One comparison against a peer: a line of the runner's summary table.
+
+    ``ratio`` is oriented so that larger is better for this library (a speed-up, or
+    ``peer_error / our_error``); ``met`` says whether the target was reached.
+    """
+
+    peer: str
+    workload: str
+    target: str
+    ratio: float | None
+    met: bool | None
+    metric: str = "speed-up"
+    target_ratio: float | None = None
+    note: str = ""
+
+    @classmethod
+    def speedup(
+        cls,
+        peer: str,
+        workload: str,
+        *,
+        ours_s: float,
+        peer_s: float,
+        target_ratio: float,
+        note: str = "",
+    ) -> Check:
+        """A speed comparison: ratio = peer time / our time, met when >= ``target_ratio``."""
+        ratio = peer_s / ours_s if ours_s > 0 else math.inf
+        return cls(
+            peer=peer,
+            workload=workload,
+            target=f">= {target_ratio:g}x faster",
+            ratio=ratio,
+            met=bool(ratio >= target_ratio),
+            metric="speed-up",
+            target_ratio=target_ratio,
+            note=note,
+        )
+
+
+def base_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every benchmark script shares.
+
+    ``--quick`` (small workload, for CI and smoke runs), ``--device`` (``cpu`` or ``cuda``),
+    ``--out`` (results folder, default ``benchmarks/results``) and ``--repeat``.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="small workload, a few seconds")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument("--repeat", type=int, default=None, help="timed repetitions")
+    return parser
+
+
+def machine_info(device: str = "cpu") -> dict[str, Any]:
+    """Facts about the machine a measurement was taken on (kept in the JSON)."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "device": device,
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+        if str(device).startswith("cuda") and torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    try:
+        import numpy
+
+        info["numpy"] = numpy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def time_call(
+    fn: Callable[[], Any],
+    *,
+    repeat: int = 5,
+    warmup: int = 1,
+    sync: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Time ``fn()``: ``warmup`` untimed calls, then ``repeat`` timed ones.
+
+    ``sync`` (e.g. ``torch.cuda.synchronize``) is called before each clock read so that
+    asynchronous device work is counted. Returns ``median``, ``min``, ``mean`` (seconds) and
+    the list of ``times``; compare medians taken in one run.
+    """
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    for _ in range(warmup):
+        fn()
+    if sync is not None:
+        sync()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        if sync is not None:
+            sync()
+        times.append(time.perf_counter() - t0)
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "mean": statistics.fmean(times),
+        "times": times,
+    }
+
+
+def write_result(
+    name: str,
+    *,
+    title: str,
+    checks: Iterable[Check | Mapping[str, Any]] = (),
+    tables: Iterable[Mapping[str, Any]] = (),
+    figures: Iterable[str] = (),
+    quick: bool = False,
+    device: str = "cpu",
+    extra: Mapping[str, Any] | None = None,
+    out_dir: Path | str = RESULTS_DIR,
+) -> Path:
+    """Write ``<out_dir>/<name>.json`` in the shared shape and return its path.
+
+    Each table is ``{"title": str, "columns": [...], "rows": [[...], ...]}``; figures are file
+    names relative to ``out_dir``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "schema": SCHEMA,
+        "name": name,
+        "title": title,
+        "quick": bool(quick),
+        "device": str(device),
+        "machine": machine_info(str(device)),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "checks": [asdict(c) if isinstance(c, Check) else dict(c) for c in checks],
+        "tables": [dict(t) for t in tables],
+        "figures": list(figures),
+        "extra": dict(extra or {}),
+    }
+    path = out / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and paths show up in results; store them as plain values
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in benchmark JSON")
+
+
+# --------------------------------------------------------------------------------------------
+# Reading results of any shape
+# --------------------------------------------------------------------------------------------
+def load_result(path: Path | str) -> dict[str, Any]:
+    """Read a result JSON and :func:`normalise` it."""
+    path = Path(path)
+    payload = json.loads(path.read_text())
+    return normalise(payload, default_name=path.stem)
+
+
+_RATIO_KEYS = ("ratio", "speedup", "speed_up", "ratio_measured", "measured_ratio", "x")
+_TARGET_KEYS = ("target", "target_text", "goal")
+_TARGET_RATIO_KEYS = ("target_ratio", "target_x", "min_ratio", "required_ratio")
+_MET_KEYS = ("met", "passed", "ok", "target_met", "meets_target")
+
+
+def _first(d: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for k in keys:
+        if k in d and d[k] is not None:
+            return d[k]
+    return None
+
+
+def _as_check(d: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any] | None:
+    ratio = _first(d, _RATIO_KEYS)
+    target = _first(d, _TARGET_KEYS)
+    met = _first(d, _MET_KEYS)
+    if ratio is None and met is None:
+        return None
+    target_ratio = _first(d, _TARGET_RATIO_KEYS)
+    if target_ratio is None and isinstance(target, int | float) and not isinstance(target, bool):
+        target_ratio = float(target)
+    if isinstance(target, int | float) and not isinstance(target, bool):
+        target = f">= {target:g}x"
+    if met is None and ratio is not None and target_ratio is not None:
+        met = float(ratio) >= float(target_ratio)
+    return {
+        "peer": str(_first(d, ("peer", "baseline", "against", "vs")) or defaults.get("peer", "")),
+        "workload": str(
+            _first(d, ("workload", "case", "size", "setting", "label"))
+            or defaults.get("workload", "")
+        ),
+        "metric": str(_first(d, ("metric", "quantity")) or defaults.get("metric", "")),
+        "target": str(target if target is not None else defaults.get("target", "")),
+        "target_ratio": None if target_ratio is None else float(target_ratio),
+        "ratio": None if ratio is None else float(ratio),
+        "met": None if met is None else bool(met),
+        "note": str(d.get("note", "") or ""),
+    }
+
+
+def _dict_rows_to_table(title: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    columns: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    return {
+        "title": title,
+        "columns": columns,
+        "rows": [[r.get(c, "") for c in columns] for r in rows],
+    }
+
+
+def _is_dict_list(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
+
+
+def normalise(payload: Mapping[str, Any], *, default_name: str = "") -> dict[str, Any]:
+    """Map a benchmark JSON of any of the shapes used here onto the shared one.
+
+    Understands: the shared shape; a top-level dict with ``peer``/``target``/``ratio``; lists of
+    row dicts under any key (each becomes a table; rows holding a ratio or a ``met`` flag also
+    become checks); ``{"columns": [...], "rows": [[...]]}`` tables.
+    """
+    name = str(payload.get("name") or default_name).removeprefix("bench_")
+    out: dict[str, Any] = {
+        "schema": payload.get("schema", 0),
+        "name": name,
+        "title": str(payload.get("title") or payload.get("benchmark") or name),
+        "quick": bool(payload.get("quick", False)),
+        "device": str(payload.get("device", (payload.get("machine") or {}).get("device", "cpu"))),
+        "machine": payload.get("machine") or payload.get("env") or {},
+        "created": payload.get("created") or payload.get("timestamp") or "",
+        "checks": [],
+        "tables": [],
+        "figures": [str(f) for f in payload.get("figures", payload.get("plots", [])) or []],
+        "extra": payload.get("extra", {}),
+    }
+    defaults = {
+        k: payload[k]
+        for k in ("peer", "workload", "metric", "target")
+        if isinstance(payload.get(k), str)
+    }
+
+    for c in payload.get("checks", []) or []:
+        chk = _as_check(c, defaults) if isinstance(c, Mapping) else None
+        if chk is not None:
+            out["checks"].append(chk)
+    top = _as_check(payload, defaults) if "checks" not in payload else None
+    if top is not None:
+        out["checks"].append(top)
+
+    for t in payload.get("tables", []) or []:
+        if isinstance(t, Mapping) and "rows" in t:
+            rows = t["rows"]
+            if _is_dict_list(rows):
+                out["tables"].append(_dict_rows_to_table(str(t.get("title", "")), rows))
+            else:
+                out["tables"].append(
+                    {
+                        "title": str(t.get("title", "")),
+                        "columns": list(t.get("columns", [])),
+                        "rows": rows,
+                    }
+                )
+    if "checks" not in payload and "tables" not in payload:
+        _collect_tables(payload, "", out, defaults)
+    return out
+
+
+def _collect_tables(node: Any, path: str, out: dict[str, Any], defaults: Mapping[str, Any]) -> None:
+    skip = {"machine", "env", "figures", "plots", "extra"}
+    if isinstance(node, Mapping):
+        if isinstance(node.get("columns"), list) and isinstance(node.get("rows"), list):
+            out["tables"].append(
+                {
+                    "title": str(node.get("title", path)),
+                    "columns": node["columns"],
+                    "rows": node["rows"],
+                }
+            )
+            return
+        for k, v in node.items():
+            if k in skip:
+                continue
+            _collect_tables(v, f"{path}.{k}" if path else str(k), out, defaults)
+    elif _is_dict_list(node):
+        table = _dict_rows_to_table(path, node)
+        out["tables"].append(table)
+        for row in node:
+            chk = _as_check(row, defaults)
+            if chk is not None:
+                out["checks"].append(chk)
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------
+def _fmt(v: Any, floatfmt: str = ".4g") -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return format(v, floatfmt)
+    return str(v)
+
+
+def format_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], floatfmt: str = ".4g"
+) -> str:
+    """A plain-text table with aligned columns (for printing)."""
+    cells = [[_fmt(v, floatfmt) for v in row] for row in rows]
+    header = [str(c) for c in columns]
+    widths = [len(h) for h in header]
+    for row in cells:
+        for i, v in enumerate(row[: len(widths)]):
+            widths[i] = max(widths[i], len(v))
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+    return "\n".join(lines)
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> None:
+    """Print :func:`format_table`, with an optional title line."""
+    if title:
+        print(title)
+    print(format_table(columns, rows))
+
+
+def _rst_cell(v: Any) -> str:
+    text = _fmt(v).replace("\n", " ")
+    # keep the list-table valid whatever the text holds
+    return text.replace("|", "\\|").replace("*", "\\*").replace("`", "\\`") or " "
+
+
+def rst_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> str:
+    """An RST ``list-table`` (used by the docs so that numbers are never retyped)."""
+    lines = [f".. list-table:: {title}".rstrip(), "   :header-rows: 1", ""]
+    lines.append("   * - " + _rst_cell(columns[0]) if columns else "   * - ")
+    lines.extend(f"     - {_rst_cell(c)}" for c in columns[1:])
+    for row in rows:
+        row = list(row) + [""] * (len(columns) - len(row))
+        lines.append(f"   * - {_rst_cell(row[0])}")
+        lines.extend(f"     - {_rst_cell(v)}" for v in row[1 : len(columns)])
+    return "\n".join(lines) + "\n"
+
+
+CHECK_COLUMNS = ("benchmark", "peer", "workload", "target", "ratio", "met")
+
+
+def _fmt_ratio(ratio: float | None, metric: str) -> str | None:
+    if ratio is None:
+        return None
+    return f"{ratio:.3g}x" if metric == "speed-up" else f"{ratio:.3g}"
+
+
+def check_rows(results: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of the summary table (:data:`CHECK_COLUMNS`) from normalised results."""
+    rows = []
+    for res in results:
+        for c in res["checks"]:
+            ratio = c.get("ratio")
+            rows.append(
+                [
+                    res["name"],
+                    c.get("peer", ""),
+                    c.get("workload", ""),
+                    c.get("target", ""),
+                    _fmt_ratio(ratio, c.get("metric", "")),
+                    c.get("met"),
+                ]
+            )
+    return rows
+
+
+def result_to_rst(result: Mapping[str, Any], image_dir: str = "", heading: str = "-") -> str:
+    """RST for one normalised result: title, machine line, checks, tables and figures.
+
+    ``image_dir`` is the path (relative to the including document) where the result's PNG
+    figures were copied.
+    """
+    title = result["title"]
+    parts = [title, heading * len(title), ""]
+    m = result.get("machine") or {}
+    facts = [
+        f"device ``{result.get('device', 'cpu')}``",
+        f"{m['processor']}" if m.get("processor") else "",
+        f"{m['cpu_count']} CPUs" if m.get("cpu_count") else "",
+        f"torch {m['torch']}" if m.get("torch") else "",
+        f"GPU {m['gpu']}" if m.get("gpu") else "",
+        "quick workload" if result.get("quick") else "",
+        f"measured {result['created']}" if result.get("created") else "",
+    ]
+    parts += ["*" + "; ".join(f for f in facts if f) + ".*", ""]
+    if result["checks"]:
+        parts.append(rst_table(CHECK_COLUMNS[1:], [r[1:] for r in check_rows([result])], "Targets"))
+    for t in result["tables"]:
+        if t.get("columns"):
+            parts.append(rst_table(t["columns"], t["rows"], t.get("title", "")))
+    for fig in result["figures"]:
+        src = f"{image_dir.rstrip('/')}/{Path(fig).name}" if image_dir else fig
+        parts += [f".. image:: {src}", "   :width: 100%", ""]
+    return "\n".join(parts) + "\n"
+
+
+def plot_checks(results: Sequence[Mapping[str, Any]], path: Path | str) -> Path | None:
+    """Bar chart of every check's measured ratio against its target (log scale)."""
+    items = [
+        (
+            f"{r['name']}: {c.get('workload', '')}"[:60],
+            c["ratio"],
+            c.get("target_ratio"),
+            c.get("met"),
+        )
+        for r in results
+        for c in r["checks"]
+        if c.get("ratio") is not None and math.isfinite(c["ratio"]) and c["ratio"] > 0
+    ]
+    if not items:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(items) + 1.2))
+    ys = range(len(items))
+    colors = [
+        "tab:green" if met else "tab:red" if met is False else "tab:gray" for *_, met in items
+    ]
+    ax.barh(list(ys), [r for _, r, _, _ in items], color=colors)
+    for y, (_, _, tgt, _) in zip(ys, items):
+        if tgt:
+            ax.plot([tgt, tgt], [y - 0.4, y + 0.4], color="black", lw=2)
+    ax.set_yticks(list(ys), [lbl for lbl, *_ in items], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="gray", lw=0.8, ls="--")
+    ax.set_xlabel("measured ratio (ours vs peer, > 1 is better; black tick = target)")
+    ax.set_title("Benchmarks: measured ratio against target")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
