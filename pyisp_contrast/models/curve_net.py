@@ -1,0 +1,402 @@
+"""Curve estimators: networks that predict per-pixel light-enhancement curves.
+
+Both networks predict maps ``r`` in [-1, 1] and brighten an image by iterating the quadratic
+light-enhancement (LE) curve of Zero-DCE, ``x <- x + r * (x^2 - x)``. For ``r`` in [-1, 1] and ``x``
+in [0, 1] each step stays in [0, 1] (it lies between ``x^2`` and ``2x - x^2``), is monotone in ``x``
+and keeps 0 and 1 fixed, so the output is a valid, order-preserving tone curve per pixel.
+
+- :class:`CurveEstimator` is DCE-Net (Guo et al., "Zero-Reference Deep Curve Estimation for
+  Low-Light Image Enhancement", CVPR 2020, arXiv:2001.06826), the network PIE trains: 7 full-resolution
+  3x3 convolutions, 8 curve maps. Its module names follow the authors' checkpoints so their released
+  weights load directly.
+- :class:`FastCurveEstimator` follows Zero-DCE++ (Li et al., "Learning to Enhance Low-Light Image via
+  Zero-Reference Deep Curve Estimation", TPAMI 2021, arXiv:2103.00860): depthwise-separable convolutions
+  on a downscaled copy of the input, curve maps upsampled bilinearly and applied at full resolution.
+  With a fixed working resolution its cost barely depends on the photo size.
+
+Both return :class:`CurveOutput` from ``forward`` (for training: the curve maps feed the illumination
+smoothness loss) and offer a memory-bounded, gradient-free ``enhance`` for inference on large photos.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pyisp_contrast.core.checks import check_image, unbatch
+
+__all__ = [
+    "CurveEstimator",
+    "CurveOutput",
+    "FastCurveEstimator",
+    "apply_curve_maps",
+]
+
+#: Receptive-field radius of DCE-Net: 7 stacked 3x3 convolutions see 7 pixels each way.
+_DCE_HALO = 7
+
+
+class CurveOutput(NamedTuple):
+    """What a curve estimator's ``forward`` returns.
+
+    Attributes:
+        enhanced: the enhanced images ``(B, 3, H, W)`` in [0, 1].
+        curves: the curve maps ``(B, 3 * n_maps, H, W)`` in [-1, 1] that produced them (map ``i`` is
+            channels ``3i .. 3i + 2``); used by the illumination smoothness loss.
+    """
+
+    enhanced: Tensor
+    curves: Tensor
+
+
+def _check_iterations(iterations: int) -> int:
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(f"`iterations` must be a positive int, got {iterations!r}.")
+    return iterations
+
+
+def _apply_curves_(x: Tensor, curves: Tensor, iterations: int) -> Tensor:
+    """Iterate the LE curve on ``x`` in place (no autograd); map ``i`` drives iteration ``i``.
+
+    With fewer maps than iterations the maps are reused cyclically (one shared map, as Zero-DCE++).
+    """
+    n_maps = curves.shape[1] // 3
+    tmp = torch.empty_like(x)
+    for i in range(iterations):
+        j = (i % n_maps) * 3
+        torch.mul(x, x, out=tmp)
+        tmp.sub_(x)
+        x.addcmul_(curves[:, j : j + 3], tmp)
+    return x
+
+
+def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = None) -> Tensor:
+    """Apply per-pixel quadratic light-enhancement curves (Zero-DCE, CVPR 2020, Eq. 2 and 4).
+
+    Computes ``x <- x + r_i * (x^2 - x)`` for ``i = 0 .. iterations - 1``, where ``r_i`` is map
+    ``i mod n_maps`` of ``curves``. Differentiable with respect to both arguments.
+
+    Args:
+        images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+        curves: ``(B, 3 * n_maps, H, W)`` (or unbatched) maps in [-1, 1], same spatial size as
+            ``images``.
+        iterations: number of curve steps; defaults to ``n_maps``.
+
+    Returns:
+        The enhanced images, same shape as ``images``, in [0, 1].
+
+    Example:
+        >>> x = torch.full((1, 3, 2, 2), 0.25)
+        >>> apply_curve_maps(x, -torch.ones(1, 3, 2, 2), iterations=1)[0, 0, 0, 0].item()
+        0.4375
+    """
+    x, unbatched = check_image(images, "images", channels=(3,))
+    if not isinstance(curves, Tensor):
+        raise TypeError(f"`curves` must be a torch.Tensor, got {type(curves).__name__}.")
+    r = curves.unsqueeze(0) if curves.ndim == 3 else curves
+    if r.ndim != 4 or r.shape[1] % 3 or r.shape[1] == 0:
+        raise ValueError(
+            f"`curves` must have shape (B, 3 * n_maps, H, W), got {tuple(curves.shape)}."
+        )
+    if r.shape[0] != x.shape[0] or r.shape[-2:] != x.shape[-2:]:
+        raise ValueError(
+            f"`curves` {tuple(r.shape)} does not match `images` {tuple(x.shape)} in batch or size."
+        )
+    n_maps = r.shape[1] // 3
+    iterations = n_maps if iterations is None else _check_iterations(iterations)
+    for i in range(iterations):
+        j = (i % n_maps) * 3
+        x = x + r[:, j : j + 3] * (x * x - x)
+    return unbatch(x, unbatched)
+
+
+def _prepare_enhance_input(images: Tensor) -> tuple[Tensor, bool]:
+    return check_image(images, "images", channels=(3,))
+
+
+class CurveEstimator(nn.Module):
+    """DCE-Net: the full-resolution curve estimator of Zero-DCE, the network PIE trains.
+
+    Seven 3x3 convolutions with 32 channels and ReLU, symmetric skip concatenations
+    (``conv5 <- [x3, x4]``, ``conv6 <- [x2, x5]``, ``conv7 <- [x1, x6]``), and ``tanh`` on the last
+    layer's ``3 * iterations`` channels; 79,416 parameters with the defaults. Submodules are named
+    ``e_conv1`` .. ``e_conv7`` as in the authors' released checkpoints (Zero-DCE and PIE), so those
+    state dicts load with :meth:`load_state_dict` (a ``module.`` prefix from ``DataParallel`` is
+    stripped).
+
+    Args:
+        channels: feature channels of the hidden layers (32 in the paper).
+        iterations: curve steps, each with its own map (8 in the paper).
+
+    Example:
+        >>> net = CurveEstimator()
+        >>> sum(p.numel() for p in net.parameters())
+        79416
+        >>> out = net(torch.rand(1, 3, 16, 16))
+        >>> out.enhanced.shape, out.curves.shape
+        (torch.Size([1, 3, 16, 16]), torch.Size([1, 24, 16, 16]))
+    """
+
+    def __init__(self, channels: int = 32, iterations: int = 8) -> None:
+        super().__init__()
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+        self.channels = channels
+        self.iterations = _check_iterations(iterations)
+        c = channels
+
+        def conv(cin: int, cout: int) -> nn.Conv2d:
+            return nn.Conv2d(cin, cout, 3, stride=1, padding=1, bias=True)
+
+        self.e_conv1 = conv(3, c)
+        self.e_conv2 = conv(c, c)
+        self.e_conv3 = conv(c, c)
+        self.e_conv4 = conv(c, c)
+        self.e_conv5 = conv(2 * c, c)
+        self.e_conv6 = conv(2 * c, c)
+        self.e_conv7 = conv(2 * c, 3 * iterations)
+
+    @property
+    def config(self) -> dict:
+        """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
+        return {"channels": self.channels, "iterations": self.iterations}
+
+    def curve_maps(self, images: Tensor) -> Tensor:
+        """The curve maps ``(B, 3 * iterations, H, W)`` in [-1, 1] for ``images`` (no checks)."""
+        x1 = F.relu(self.e_conv1(images))
+        x2 = F.relu(self.e_conv2(x1))
+        x3 = F.relu(self.e_conv3(x2))
+        x4 = F.relu(self.e_conv4(x3))
+        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
+        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
+        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+
+    def forward(self, images: Tensor) -> CurveOutput:
+        """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable."""
+        x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
+        curves = self.curve_maps(x)
+        return CurveOutput(apply_curve_maps(x, curves, self.iterations), curves)
+
+    @torch.no_grad()
+    def enhance(self, images: Tensor, *, tile: int = 512) -> Tensor:
+        """Enhance for inference: no gradient, bounded memory on large photos.
+
+        Images larger than ``tile`` are processed in ``tile x tile`` blocks with a 7-pixel halo, the
+        network's receptive-field radius, so the result equals the whole-image result exactly (up to
+        float rounding) while the 32-channel activations only ever exist for one block.
+
+        Args:
+            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+            tile: block side in pixels (>= 16).
+
+        Returns:
+            Enhanced images, same shape, in [0, 1].
+        """
+        if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16:
+            raise ValueError(f"`tile` must be an int >= 16, got {tile!r}.")
+        x, unbatched = _prepare_enhance_input(images)
+        was_training = self.training
+        self.eval()
+        try:
+            out = x.clone()
+            _, _, h, w = x.shape
+            for top in range(0, h, tile):
+                for left in range(0, w, tile):
+                    bottom, right = min(top + tile, h), min(left + tile, w)
+                    # Zero padding of each conv only at true image borders: take a real halo inside.
+                    t0, l0 = max(top - _DCE_HALO, 0), max(left - _DCE_HALO, 0)
+                    b0, r0 = min(bottom + _DCE_HALO, h), min(right + _DCE_HALO, w)
+                    curves = self.curve_maps(x[:, :, t0:b0, l0:r0])
+                    curves = curves[:, :, top - t0 : bottom - t0, left - l0 : right - l0]
+                    block = out[:, :, top:bottom, left:right]
+                    _apply_curves_(block, curves, self.iterations)
+        finally:
+            self.train(was_training)
+        return unbatch(out.clamp_(0.0, 1.0), unbatched)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[override]
+        # Checkpoints saved from nn.DataParallel carry a "module." prefix on every key.
+        dp = prefix + "module."
+        for key in [k for k in state_dict if k.startswith(dp)]:
+            state_dict[prefix + key[len(dp) :]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class _SeparableConv(nn.Module):
+    """3x3 depthwise convolution followed by a 1x1 pointwise one (both with bias)."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=True)
+        self.pointwise = nn.Conv2d(cin, cout, 1, bias=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+def _linear_indices(out_len: int, in_len: int, device: torch.device, dtype: torch.dtype):
+    """Source indices and weights of 1-D linear resizing as ``F.interpolate(align_corners=False)``."""
+    scale = in_len / out_len
+    src = (torch.arange(out_len, device=device, dtype=torch.float64) + 0.5) * scale - 0.5
+    src = src.clamp_(min=0.0)
+    i0 = src.floor().long().clamp_(max=in_len - 1)
+    i1 = (i0 + 1).clamp_(max=in_len - 1)
+    return i0, i1, (src - i0).to(dtype)
+
+
+class FastCurveEstimator(nn.Module):
+    """Reduced-resolution curve estimator (the idea of Zero-DCE++, TPAMI 2021).
+
+    The input is downscaled (antialiased bilinear) to a working resolution, a DCE-Net-shaped network
+    with depthwise-separable convolutions predicts ``n_maps`` curve maps there, and the maps are
+    upsampled bilinearly and applied at full resolution for ``iterations`` steps (map ``i mod n_maps``
+    at step ``i``; ``n_maps=1`` shares one map across all steps, as Zero-DCE++ does). Curve maps are
+    smooth in practice, so estimating them at low resolution loses little while the cost of the
+    network becomes independent of the photo size.
+
+    Args:
+        channels: hidden feature channels.
+        iterations: curve steps.
+        n_maps: distinct curve maps (``1`` or ``iterations``).
+        working_side: the network runs with the longer side at most this many pixels (images are
+            never upscaled); a fixed working size makes the cost independent of photo size.
+        scale_factor: alternatively, downscale by this fixed factor (>= 1), as Zero-DCE++ does
+            (it uses 12 at test time). Give ``working_side=None`` with it.
+
+    Example:
+        >>> net = FastCurveEstimator()
+        >>> out = net(torch.rand(2, 3, 40, 60))
+        >>> out.enhanced.shape, out.curves.shape
+        (torch.Size([2, 3, 40, 60]), torch.Size([2, 3, 40, 60]))
+    """
+
+    def __init__(
+        self,
+        channels: int = 32,
+        iterations: int = 8,
+        n_maps: int = 1,
+        working_side: int | None = 256,
+        scale_factor: float | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+        self.iterations = _check_iterations(iterations)
+        if n_maps not in (1, iterations):
+            raise ValueError(f"`n_maps` must be 1 or `iterations` ({iterations}), got {n_maps!r}.")
+        if (working_side is None) == (scale_factor is None):
+            raise ValueError(
+                "give exactly one of `working_side` (e.g. 256) and `scale_factor` (e.g. 12); "
+                f"got working_side={working_side!r}, scale_factor={scale_factor!r}."
+            )
+        if working_side is not None and (
+            isinstance(working_side, bool) or not isinstance(working_side, int) or working_side < 8
+        ):
+            raise ValueError(f"`working_side` must be an int >= 8, got {working_side!r}.")
+        if scale_factor is not None and not (
+            isinstance(scale_factor, int | float)
+            and math.isfinite(scale_factor)
+            and scale_factor >= 1
+        ):
+            raise ValueError(f"`scale_factor` must be a finite number >= 1, got {scale_factor!r}.")
+        self.channels = channels
+        self.n_maps = n_maps
+        self.working_side = working_side
+        self.scale_factor = None if scale_factor is None else float(scale_factor)
+        c = channels
+        self.e_conv1 = _SeparableConv(3, c)
+        self.e_conv2 = _SeparableConv(c, c)
+        self.e_conv3 = _SeparableConv(c, c)
+        self.e_conv4 = _SeparableConv(c, c)
+        self.e_conv5 = _SeparableConv(2 * c, c)
+        self.e_conv6 = _SeparableConv(2 * c, c)
+        self.e_conv7 = _SeparableConv(2 * c, 3 * n_maps)
+
+    @property
+    def config(self) -> dict:
+        """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
+        return {
+            "channels": self.channels,
+            "iterations": self.iterations,
+            "n_maps": self.n_maps,
+            "working_side": self.working_side,
+            "scale_factor": self.scale_factor,
+        }
+
+    def working_size(self, height: int, width: int) -> tuple[int, int]:
+        """The ``(h, w)`` the network runs at for an ``height x width`` input."""
+        if self.scale_factor is not None:
+            s = 1.0 / self.scale_factor
+        else:
+            s = min(1.0, self.working_side / max(height, width))
+        return max(1, round(height * s)), max(1, round(width * s))
+
+    def low_res_curves(self, images: Tensor) -> Tensor:
+        """Curve maps at the working resolution ``(B, 3 * n_maps, h, w)`` (no checks)."""
+        h, w = self.working_size(*images.shape[-2:])
+        x = images
+        if (h, w) != tuple(images.shape[-2:]):
+            x = F.interpolate(
+                images, size=(h, w), mode="bilinear", align_corners=False, antialias=True
+            )
+        x1 = F.relu(self.e_conv1(x))
+        x2 = F.relu(self.e_conv2(x1))
+        x3 = F.relu(self.e_conv3(x2))
+        x4 = F.relu(self.e_conv4(x3))
+        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
+        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
+        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+
+    def forward(self, images: Tensor) -> CurveOutput:
+        """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable.
+
+        ``curves`` are the maps upsampled to full resolution, ``(B, 3 * n_maps, H, W)``.
+        """
+        x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
+        low = self.low_res_curves(x)
+        curves = low
+        if low.shape[-2:] != x.shape[-2:]:
+            curves = F.interpolate(low, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return CurveOutput(apply_curve_maps(x, curves, self.iterations), curves)
+
+    @torch.no_grad()
+    def enhance(self, images: Tensor, *, rows: int = 256) -> Tensor:
+        """Enhance for inference: no gradient, memory bounded by blocks of ``rows`` image rows.
+
+        The low-resolution maps are upsampled (separable bilinear, the same arithmetic as
+        ``F.interpolate``) one block of rows at a time and applied to the output in place, so beyond
+        the image and its copy only a few block-sized temporaries exist: a 12-megapixel photo needs
+        well under 1 GB.
+
+        Args:
+            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+            rows: rows per block (>= 1).
+
+        Returns:
+            Enhanced images, same shape, in [0, 1].
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise ValueError(f"`rows` must be a positive int, got {rows!r}.")
+        x, unbatched = _prepare_enhance_input(images)
+        was_training = self.training
+        self.eval()
+        try:
+            low = self.low_res_curves(x)
+        finally:
+            self.train(was_training)
+        out = x.clone()
+        big_h, big_w = x.shape[-2:]
+        h, w = low.shape[-2:]
+        c0, c1, cw = _linear_indices(big_w, w, x.device, low.dtype)
+        # Width first on the small map: (B, M, h, W) is tiny next to the image.
+        wide = torch.lerp(low[..., c0], low[..., c1], cw)
+        r0, r1, rw = _linear_indices(big_h, h, x.device, low.dtype)
+        for top in range(0, big_h, rows):
+            sl = slice(top, min(top + rows, big_h))
+            block_maps = torch.lerp(wide[:, :, r0[sl]], wide[:, :, r1[sl]], rw[sl, None])
+            _apply_curves_(out[:, :, sl], block_maps, self.iterations)
+        return unbatch(out.clamp_(0.0, 1.0), unbatched)

@@ -1,0 +1,23 @@
+"""The public surface of pyisp_contrast.losses must not shrink by accident."""
+
+import pyisp_contrast.losses as losses
+
+EXPECTED = {
+    "ColorConstancy",
+    "ExposureControl",
+    "IlluminationSmoothness",
+    "Reduction",
+    "SpatialConsistency",
+    "color_constancy_loss",
+    "exposure_control_loss",
+    "illumination_smoothness_loss",
+    "reduce_loss",
+    "spatial_consistency_loss",
+}
+
+
+def test_public_names_present():
+    missing = EXPECTED - set(losses.__all__)
+    assert not missing, f"removed from pyisp_contrast.losses: {sorted(missing)}"
+    for name in EXPECTED:
+        assert hasattr(losses, name)
