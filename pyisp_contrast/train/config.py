@@ -1,0 +1,196 @@
+"""Training configuration: one dataclass, loadable from a TOML file.
+
+Defaults follow PIE's published recipe (Liang et al., arXiv 2404.04586): Adam, learning rate 1e-4,
+weight decay 1e-4, gradient-norm clip 0.1, batch 2, 384 px crops, 14k iterations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig"]
+
+
+def _paths(value: Any, name: str) -> list[str]:
+    if isinstance(value, str | os.PathLike):
+        return [os.fspath(value)]
+    if isinstance(value, list | tuple) and all(isinstance(v, str | os.PathLike) for v in value):
+        return [os.fspath(v) for v in value]
+    raise TypeError(f"`{name}` must be a path or a list of paths, got {value!r}.")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the code.
+
+    Attributes:
+        normal: folder(s) of well-exposed images (positives, and sources of synthetic low-light inputs).
+        low: folder(s) of real low-light images, or ``None`` to synthesise them from ``normal``.
+        holdout_every: every n-th image (sorted by path) is held out for validation.
+        crop: training crop side (pixels).
+        batch_size: images per step *per process* (DDP multiplies it by the number of processes).
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay (L2, as in PIE's released code).
+        grad_clip: maximum global gradient norm, or ``None`` (``false`` in TOML) for no clipping.
+        scheduler: ``"constant"`` or ``"cosine"`` (cosine decay to 0 over ``iterations``).
+        iterations: optimiser steps in total (a resumed run continues up to this number).
+        checkpoint_every: steps between checkpoints (and validation grids).
+        val_every: steps between validations; ``None`` means at each checkpoint.
+        val_images: validation images shown in each grid.
+        log_every: steps between lines of ``log.jsonl``.
+        seed: seed of the model initialisation, the data stream and the model's own randomness.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        out_dir: run folder (``checkpoints/``, ``val/``, ``log.jsonl``, ``config.toml``).
+        model: name in the model registry (:func:`pyisp_contrast.train.build_model`).
+        model_kwargs: keyword arguments of the model factory.
+        synthesize_kwargs: keyword arguments of the low-light synthesis
+            (:func:`pyisp_contrast.isp.degrade.low_light`).
+        workers: ``DataLoader`` worker processes (0 reads in the training process).
+
+    Example:
+        >>> TrainConfig(normal=["data/normal"], iterations=10).lr
+        0.0001
+    """
+
+    normal: list[str] = field(default_factory=list)
+    low: list[str] | None = None
+    holdout_every: int = 5
+    crop: int = 384
+    batch_size: int = 2
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    grad_clip: float | None = 0.1
+    scheduler: str = "constant"
+    iterations: int = 14000
+    checkpoint_every: int = 1000
+    val_every: int | None = None
+    val_images: int = 4
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str = "runs/train"
+    model: str = "pie"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    synthesize_kwargs: dict[str, Any] = field(default_factory=dict)
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        self.normal = _paths(self.normal, "normal") if self.normal else []
+        if self.low is not None:
+            self.low = _paths(self.low, "low")
+        self.out_dir = os.fspath(self.out_dir)
+        for name in ("holdout_every", "crop", "batch_size", "iterations", "checkpoint_every",
+                     "val_images", "log_every", "seed", "workers"):  # fmt: skip
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f"`{name}` must be an int, got {v!r}.")
+        for name in ("crop", "batch_size", "iterations", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        if self.holdout_every < 2:
+            raise ValueError(f"`holdout_every` must be >= 2, got {self.holdout_every}.")
+        if self.workers < 0 or self.val_images < 0:
+            raise ValueError("`workers` and `val_images` must be >= 0.")
+        if self.val_every is not None and (
+            isinstance(self.val_every, bool)
+            or not isinstance(self.val_every, int)
+            or self.val_every < 1
+        ):
+            raise ValueError(f"`val_every` must be a positive int or None, got {self.val_every!r}.")
+        for name in ("lr", "weight_decay"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ValueError(f"`{name}` must be a non-negative number, got {v!r}.")
+            setattr(self, name, float(v))
+        if self.grad_clip is False:  # TOML has no null: `grad_clip = false` switches clipping off
+            self.grad_clip = None
+        if self.grad_clip is not None:
+            if isinstance(self.grad_clip, bool) or not isinstance(self.grad_clip, int | float):
+                raise TypeError(f"`grad_clip` must be a number or None, got {self.grad_clip!r}.")
+            if self.grad_clip <= 0:
+                raise ValueError(
+                    f"`grad_clip` must be > 0 (or None for no clipping), got {self.grad_clip}."
+                )
+            self.grad_clip = float(self.grad_clip)
+        if self.scheduler not in ("constant", "cosine"):
+            raise ValueError(f"`scheduler` must be 'constant' or 'cosine', got {self.scheduler!r}.")
+        for name in ("model_kwargs", "synthesize_kwargs"):
+            if not isinstance(getattr(self, name), dict):
+                raise TypeError(f"`{name}` must be a table (dict), got {getattr(self, name)!r}.")
+        if not isinstance(self.model, str) or not self.model:
+            raise TypeError(f"`model` must be a registry name, got {self.model!r}.")
+
+    @property
+    def validation_interval(self) -> int:
+        """Steps between validations (``val_every``, or ``checkpoint_every`` when unset)."""
+        return self.val_every if self.val_every is not None else self.checkpoint_every
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain ``dict`` of the fields (what checkpoints store)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a mapping; unknown keys raise ``ValueError`` naming them."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown training option(s): {', '.join(unknown)}; valid options are {', '.join(sorted(names))}."
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
+        """Read a TOML file whose top-level keys are the fields (``[model_kwargs]`` as a table).
+
+        Relative paths inside the file are kept as written (relative to the working directory).
+        """
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{path}: no such config file.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc}).") from exc
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{path}: {exc}") from exc
+
+    def to_toml(self) -> str:
+        """The config as TOML text (``None`` values are left out, as TOML has no null)."""
+        lines, tables = [], []
+        for key, value in self.to_dict().items():
+            if key == "grad_clip" and value is None:
+                value = False
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                tables.append((key, value))
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for key, table in tables:
+            lines.append(f"\n[{key}]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None)
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")

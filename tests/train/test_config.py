@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from pyisp_contrast.train.config import TrainConfig
+
+
+def test_defaults_follow_pie():
+    cfg = TrainConfig()
+    assert (cfg.lr, cfg.weight_decay, cfg.grad_clip, cfg.batch_size, cfg.crop, cfg.iterations) == (
+        1e-4, 1e-4, 0.1, 2, 384, 14000,
+    )  # fmt: skip
+    assert cfg.validation_interval == cfg.checkpoint_every
+
+
+def test_from_toml_round_trip(tmp_path):
+    cfg = TrainConfig(
+        normal=["a/b", "c"], iterations=50, model_kwargs={"fast": True, "scale": 0.5},
+        synthesize_kwargs={"ev_range": [-5.0, -2.0]}, grad_clip=None, val_every=7,
+    )  # fmt: skip
+    path = tmp_path / "run.toml"
+    path.write_text(cfg.to_toml())
+    tomllib.loads(path.read_text())  # valid TOML
+    assert TrainConfig.from_toml(path) == cfg
+
+
+def test_single_path_becomes_list(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('normal = "data/normal"\niterations = 3\n[model_kwargs]\nwidth = 8\n')
+    cfg = TrainConfig.from_toml(path)
+    assert cfg.normal == ["data/normal"] and cfg.model_kwargs == {"width": 8}
+
+
+def test_unknown_keys_are_named(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("iterations = 3\nlearning_rate = 0.1\nbatchsize = 4\n")
+    with pytest.raises(ValueError, match=r"batchsize, learning_rate"):
+        TrainConfig.from_toml(path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"iterations": 0}, ValueError, "iterations"),
+        ({"batch_size": 2.5}, TypeError, "batch_size"),
+        ({"lr": -1.0}, ValueError, "lr"),
+        ({"grad_clip": 0}, ValueError, "grad_clip"),
+        ({"scheduler": "linear"}, ValueError, "scheduler"),
+        ({"normal": 3}, TypeError, "normal"),
+        ({"model_kwargs": [1]}, TypeError, "model_kwargs"),
+        ({"val_every": 0}, ValueError, "val_every"),
+        ({"holdout_every": 1}, ValueError, "holdout_every"),
+    ],
+)
+def test_bad_values(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such config"):
+        TrainConfig.from_toml(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("iterations = = 3")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        TrainConfig.from_toml(bad)
+    typed = tmp_path / "typed.toml"
+    typed.write_text('iterations = "many"')
+    with pytest.raises(TypeError, match=r"typed.toml: `iterations`"):
+        TrainConfig.from_toml(typed)
