@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.isp.curves import le_curve
 
 __all__ = [
     "CurveEstimator",
@@ -63,6 +64,8 @@ def _apply_curves_(x: Tensor, curves: Tensor, iterations: int) -> Tensor:
     """Iterate the LE curve on ``x`` in place (no autograd); map ``i`` drives iteration ``i``.
 
     With fewer maps than iterations the maps are reused cyclically (one shared map, as Zero-DCE++).
+    The same formula as :func:`pyisp_contrast.isp.curves.le_curve`, written in place so that
+    inference on large photos allocates no per-iteration copies (tests check they agree).
     """
     n_maps = curves.shape[1] // 3
     tmp = torch.empty_like(x)
@@ -78,13 +81,14 @@ def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = No
     """Apply per-pixel quadratic light-enhancement curves (Zero-DCE, CVPR 2020, Eq. 2 and 4).
 
     Computes ``x <- x + r_i * (x^2 - x)`` for ``i = 0 .. iterations - 1``, where ``r_i`` is map
-    ``i mod n_maps`` of ``curves``. Differentiable with respect to both arguments.
+    ``i mod n_maps`` of ``curves``, via :func:`pyisp_contrast.isp.curves.le_curve` (negative ``r``
+    brightens). Differentiable with respect to both arguments.
 
     Args:
         images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
         curves: ``(B, 3 * n_maps, H, W)`` (or unbatched) maps in [-1, 1], same spatial size as
             ``images``.
-        iterations: number of curve steps; defaults to ``n_maps``.
+        iterations: number of curve steps, a multiple of ``n_maps`` (default ``n_maps``).
 
     Returns:
         The enhanced images, same shape as ``images``, in [0, 1].
@@ -108,10 +112,13 @@ def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = No
         )
     n_maps = r.shape[1] // 3
     iterations = n_maps if iterations is None else _check_iterations(iterations)
-    for i in range(iterations):
-        j = (i % n_maps) * 3
-        x = x + r[:, j : j + 3] * (x * x - x)
-    return unbatch(x, unbatched)
+    if iterations % n_maps:
+        raise ValueError(
+            f"`iterations` ({iterations}) must be a multiple of the number of maps ({n_maps})."
+        )
+    # Maps are reused cyclically; the curve itself is the ISP module's, one formula everywhere.
+    steps = r if iterations == n_maps else r.repeat(1, iterations // n_maps, 1, 1)
+    return unbatch(le_curve(x, steps, iterations), unbatched)
 
 
 def _prepare_enhance_input(images: Tensor) -> tuple[Tensor, bool]:

@@ -3,6 +3,11 @@
 import pyisp_contrast.losses as losses
 
 EXPECTED = {
+    "BrightnessWeighting",
+    "FeaturePreservation",
+    "RegionalBrightnessConsistency",
+    "feature_preservation_loss",
+    "regional_brightness_consistency",
     "ColorConstancy",
     "ExposureControl",
     "IlluminationSmoothness",

@@ -192,9 +192,9 @@ def test_modules_equal_functions():
 
 def test_gradcheck():
     torch.manual_seed(5)
-    x = torch.rand(2, 3, 8, 8, dtype=torch.float64, requires_grad=True)
-    y = torch.rand(2, 3, 8, 8, dtype=torch.float64)
-    assert torch.autograd.gradcheck(lambda a: exposure_control_loss(a, 4, 0.6, "none"), (x,))
+    x = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(2, 3, 4, 4, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda a: exposure_control_loss(a, 2, 0.6, "none"), (x,))
     assert torch.autograd.gradcheck(lambda a: color_constancy_loss(a, "none"), (x,))
     assert torch.autograd.gradcheck(lambda a: spatial_consistency_loss(a, y, 2, "none"), (x,))
     assert torch.autograd.gradcheck(lambda a: illumination_smoothness_loss(a, "none"), (x,))

@@ -200,6 +200,8 @@ def test_bad_inputs():
         FastCurveEstimator().enhance(torch.rand(3, 8, 8), rows=0)
     with pytest.raises(ValueError, match="does not match"):
         apply_curve_maps(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 5))
+    with pytest.raises(ValueError, match="multiple"):
+        apply_curve_maps(torch.rand(1, 3, 4, 4), torch.rand(1, 6, 4, 4), iterations=3)
     with pytest.raises(ValueError, match="3 \\* n_maps"):
         apply_curve_maps(torch.rand(1, 3, 4, 4), torch.rand(1, 4, 4, 4))
 
