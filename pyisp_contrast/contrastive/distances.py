@@ -38,10 +38,8 @@ class FeatureDistance(nn.Module):
     def __init__(self, layer_weights: Sequence[float] | None = None):
         super().__init__()
         if layer_weights is not None:
-            if (
-                isinstance(layer_weights, int | float)
-                or (isinstance(layer_weights, Tensor)
-                and layer_weights.ndim == 0)
+            if isinstance(layer_weights, int | float) or (
+                isinstance(layer_weights, Tensor) and layer_weights.ndim == 0
             ):
                 layer_weights = [float(layer_weights)]
             layer_weights = [float(w) for w in layer_weights]
