@@ -4,7 +4,6 @@ import logging
 
 import pytest
 import torch
-from train_helpers import darken, make_folder
 
 from pyisp_contrast.core.io import write_image
 from pyisp_contrast.train.datasets import (
@@ -13,6 +12,8 @@ from pyisp_contrast.train.datasets import (
     sample_seed,
     split_paths,
 )
+
+from .train_helpers import darken, make_folder
 
 
 @pytest.fixture

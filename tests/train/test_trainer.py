@@ -6,11 +6,12 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
-from train_helpers import TinyEnhancer, darken, make_folder
 
 from pyisp_contrast.train.config import TrainConfig
 from pyisp_contrast.train.datasets import UnpairedImageFolders
 from pyisp_contrast.train.trainer import Trainer, image_grid, load_checkpoint
+
+from .train_helpers import TinyEnhancer, darken, make_folder
 
 
 @pytest.fixture
