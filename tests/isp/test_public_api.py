@@ -14,7 +14,17 @@ CURVES = {
     "InverseSigmoidContrast", "ValueCurve",
 }  # fmt: skip
 
-EXPECTED = CURVES
+BANK = {
+    "BagOfCurves", "CurveFamily", "CurveRecord", "OVER", "UNDER", "apply_record", "luma",
+    "pie_families", "sample_negatives",
+}  # fmt: skip
+
+DEGRADE = {
+    "low_light", "haze", "rain", "scatter", "inverse_scatter", "rain_kernel", "LowLight", "Haze",
+    "Rain",
+}  # fmt: skip
+
+EXPECTED = CURVES | BANK | DEGRADE
 
 
 def test_expected_names_are_exported() -> None:
