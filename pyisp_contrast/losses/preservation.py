@@ -37,6 +37,16 @@ def _select(
         ) from None
 
 
+def _standardize(f: Tensor, eps: float = 1e-5) -> Tensor:
+    if f.ndim < 3:
+        return f
+    dims = tuple(range(2, f.ndim))
+    mean = f.mean(dim=dims, keepdim=True)
+    var = (f - mean).square().mean(dim=dims, keepdim=True)
+    # eps inside the root keeps flat maps (std 0) finite, with finite gradients.
+    return (f - mean) / (var + eps).sqrt()
+
+
 def _check_layers(layers: Sequence[int] | int | None) -> tuple[int, ...] | None:
     if layers is None:
         return None
@@ -55,12 +65,21 @@ def feature_preservation_loss(
     layers: Sequence[int] | int | None = None,
     weights: Sequence[float] | None = None,
     reduction: Reduction = "mean",
+    *,
+    normalize: bool = False,
 ) -> Tensor:
     """Weighted sum over layers of the per-image MSE between features of output and input.
 
     ``L = sum_l w_l * mean_{c,h,w} (phi_l(enhanced) - phi_l(original))^2``. The input's features are
     computed under ``torch.no_grad()`` (the input is data, not a parameter): gradients reach
     ``enhanced`` only.
+
+    With ``normalize=True`` each feature map is first standardised per image and channel over its
+    spatial positions (zero mean, unit variance, as instance normalisation): the comparison then
+    keeps the *pattern* of the features (structure, texture) and ignores their overall level. Use
+    it with embedders trained to respond to brightness (such as
+    :class:`~pyisp_contrast.contrastive.ExposureEncoder`), whose raw features would otherwise
+    resist the very brightening the enhancer must do.
 
     Args:
         enhanced: ``(B, C, H, W)`` or ``(C, H, W)`` output images.
@@ -70,6 +89,7 @@ def feature_preservation_loss(
         layers: indices into the embedder's list to use (default: all).
         weights: one weight per used layer (default 1 each).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        normalize: standardise each feature map per image and channel before comparing.
 
     Returns:
         Scalar, or ``(B,)`` for ``reduction="none"``.
@@ -99,6 +119,8 @@ def feature_preservation_loss(
     for wl, a, b in zip(w, fy, fx, strict=True):
         if a.shape != b.shape:
             raise ValueError(f"feature maps differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}.")
+        if normalize:
+            a, b = _standardize(a), _standardize(b)
         total = total + wl * (a - b.detach()).square().flatten(1).mean(1)
     check_finite(total.detach(), "feature preservation loss")
     return reduce_loss(total, reduction)
@@ -112,6 +134,7 @@ class FeaturePreservation(nn.Module):
         layers: indices of the embedder's outputs to compare (default all).
         weights: per-layer weights (default 1).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        normalize: standardise feature maps before comparing (see :func:`feature_preservation_loss`).
 
     Example:
         >>> loss = FeaturePreservation(lambda x: [x])
@@ -126,8 +149,11 @@ class FeaturePreservation(nn.Module):
         layers: Sequence[int] | int | None = None,
         weights: Sequence[float] | None = None,
         reduction: Reduction = "mean",
+        *,
+        normalize: bool = False,
     ) -> None:
         super().__init__()
+        self.normalize = bool(normalize)
         if not callable(embedder):
             raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")
         self.embedder = embedder
@@ -145,5 +171,11 @@ class FeaturePreservation(nn.Module):
 
     def forward(self, enhanced: Tensor, original: Tensor) -> Tensor:
         return feature_preservation_loss(
-            enhanced, original, self.embedder, self.layers, self.weights, self.reduction
+            enhanced,
+            original,
+            self.embedder,
+            self.layers,
+            self.weights,
+            self.reduction,
+            normalize=self.normalize,
         )

@@ -184,7 +184,7 @@ class RegionalBrightnessConsistency(nn.Module):
         """Region labels ``(B, H, W)`` of the input, without gradient."""
         with torch.no_grad():
             if self.labels_fn is None:
-                from pyisp_contrast.segmentation import slic
+                from pyisp_contrast.segmentation.slic import slic
 
                 out = slic(original, n_segments=self.n_segments, compactness=self.compactness)
             else:

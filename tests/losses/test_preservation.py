@@ -89,3 +89,41 @@ def test_bad_inputs():
         feature_preservation_loss(x, x, lambda im: ["a"])
     with pytest.raises(ValueError, match="layers"):
         FeaturePreservation(embed, layers=())
+
+
+def slow_normalized(y, x, eps=1e-5):
+    """Identity embedder with normalize=True: per-channel standardisation, then MSE."""
+    out = []
+    for b in range(y.shape[0]):
+        total = 0.0
+        for c in range(y.shape[1]):
+
+            def std(t):
+                vals = [float(v) for v in t.flatten()]
+                m = sum(vals) / len(vals)
+                v = sum((a - m) ** 2 for a in vals) / len(vals)
+                return [(a - m) / (v + eps) ** 0.5 for a in vals]
+
+            a, d = std(y[b, c]), std(x[b, c])
+            total += sum((p - q) ** 2 for p, q in zip(a, d, strict=True))
+        out.append(total / y[b].numel())
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_normalized_matches_loop_and_ignores_level_and_gain():
+    torch.manual_seed(4)
+    y, x = torch.rand(2, 2, 3, 5, 5, dtype=torch.float64)
+    identity = lambda im: [im]  # noqa: E731
+    got = feature_preservation_loss(y, x, identity, reduction="none", normalize=True)
+    torch.testing.assert_close(got, slow_normalized(y, x))
+    # brightening by a gain and an offset keeps the normalised features
+    same = feature_preservation_loss(0.8 * x + 0.1, x, identity, normalize=True)
+    assert same.item() < 1e-6
+    assert feature_preservation_loss(0.8 * x + 0.1, x, identity).item() > 1e-3
+    # a flat map has finite loss and gradient
+    flat = torch.full((1, 3, 4, 4), 0.5, dtype=torch.float64, requires_grad=True)
+    loss = feature_preservation_loss(flat, x[:1, :, :4, :4], identity, normalize=True)
+    loss.backward()
+    assert bool(torch.isfinite(flat.grad).all())
+    module = FeaturePreservation(identity, normalize=True)
+    torch.testing.assert_close(module(y, x), got.mean())

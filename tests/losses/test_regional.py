@@ -162,9 +162,6 @@ def test_module_weighting_equals_function():
 
 
 def test_default_labels_use_slic():
-    slic = pytest.importorskip("pyisp_contrast.segmentation").__dict__.get("slic")
-    if slic is None:
-        pytest.skip("segmentation.slic not merged yet")
     torch.manual_seed(9)
     x = torch.rand(1, 3, 24, 24)
     loss = RegionalBrightnessConsistency(n_segments=9)

@@ -3,6 +3,14 @@
 import pyisp_contrast.models as models
 
 EXPECTED = {
+    "ARCHITECTURES",
+    "DEFAULT_WEIGHTS",
+    "PIE",
+    "SelectLayers",
+    "WeightsError",
+    "available_weights",
+    "load_pretrained",
+    "save_pretrained",
     "CurveEstimator",
     "CurveOutput",
     "FastCurveEstimator",

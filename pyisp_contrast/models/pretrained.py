@@ -1,0 +1,239 @@
+"""Pretrained curve estimators: the weights shipped with the package, and files of your own.
+
+``load_pretrained("pie-default")`` reads ``pyisp_contrast/models/weights/pie_default.pt``; any other
+name ``NAME`` maps to ``NAME`` with ``-`` replaced by ``_`` plus ``.pt`` in the same folder. A path
+may point to
+
+- a file written by :func:`save_pretrained` (``{"format", "arch", "config", "state_dict", ...}``),
+- the authors' released Zero-DCE / PIE checkpoints (a bare state dict with ``e_conv1.weight`` ..
+  ``e_conv7.bias``, possibly prefixed ``module.``) -> :class:`CurveEstimator`,
+- a checkpoint of the library's Trainer around :class:`~pyisp_contrast.models.pie.PIE` (its
+  ``"model"`` entry; the network's architecture is read from the weight shapes).
+
+Checkpoints are untrusted input: every file is read with ``torch.load(..., weights_only=True)``,
+which refuses to run pickled code.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from pyisp_contrast.models.curve_net import CurveEstimator, FastCurveEstimator
+
+__all__ = [
+    "ARCHITECTURES",
+    "WeightsError",
+    "available_weights",
+    "load_pretrained",
+    "save_pretrained",
+]
+
+#: Value of the ``"format"`` entry of files written by :func:`save_pretrained`.
+FORMAT = "pyisp_contrast.curve_estimator/1"
+
+#: Architectures a weight file may name.
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "CurveEstimator": CurveEstimator,
+    "FastCurveEstimator": FastCurveEstimator,
+}
+
+
+class WeightsError(ValueError):
+    """A weight file exists but cannot be used (corrupt, or not a curve-estimator checkpoint)."""
+
+
+def _weights_dir():
+    return importlib.resources.files("pyisp_contrast.models") / "weights"
+
+
+def available_weights() -> list[str]:
+    """Names of the weights shipped in the package (e.g. ``["pie-default"]``)."""
+    folder = _weights_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name[: -len(".pt")].replace("_", "-") for p in folder.iterdir() if p.name.endswith(".pt")
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        os.sep in name
+        or "/" in name
+        or name.endswith((".pt", ".pth", ".ckpt"))
+        or Path(name).exists()
+    )
+
+
+def _read(source: str | os.PathLike) -> tuple[Any, str]:
+    """Load the object stored in ``source`` (a path or a shipped name) and a label for messages."""
+    if isinstance(source, str) and not _looks_like_path(source):
+        resource = _weights_dir() / (source.replace("-", "_") + ".pt")
+        if not resource.is_file():
+            shipped = available_weights()
+            listing = ", ".join(shipped) if shipped else "none are installed"
+            raise FileNotFoundError(
+                f"no shipped weights named {source!r} (expected the file {resource}); shipped "
+                f"weights: {listing}. Pass a path to a .pt/.pth file instead, or reinstall "
+                "pyisp-contrast if the bundled file is missing."
+            )
+        label = f"shipped weights {source!r} ({resource})"
+        data = resource.read_bytes()
+        stream: Any = io.BytesIO(data)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"weights file {str(path)!r} does not exist; give a path to a .pt/.pth checkpoint or "
+                f"a shipped name ({', '.join(available_weights()) or 'none installed'})."
+            )
+        label = f"weights file {str(path)!r}"
+        stream = path
+    try:
+        return torch.load(stream, map_location="cpu", weights_only=True), label
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise WeightsError(
+            f"could not read the {label}: it is corrupt, truncated or not a PyTorch checkpoint "
+            f"loadable with weights_only=True ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
+            "Re-download or re-export it (pyisp_contrast.models.save_pretrained)."
+        ) from err
+
+
+def _strip(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def _infer_from_state_dict(state: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Architecture and config of a bare state dict, from its keys and weight shapes."""
+    w7 = state.get("e_conv7.weight")
+    w1 = state.get("e_conv1.weight")
+    if isinstance(w7, Tensor) and isinstance(w1, Tensor):
+        channels, maps = w1.shape[0], w7.shape[0] // 3
+        return "CurveEstimator", {"channels": int(channels), "iterations": int(maps)}
+    p7 = state.get("e_conv7.pointwise.weight")
+    p1 = state.get("e_conv1.pointwise.weight")
+    if isinstance(p7, Tensor) and isinstance(p1, Tensor):
+        # Working resolution and iteration count are not in the weights: the defaults are used.
+        return "FastCurveEstimator", {"channels": int(p1.shape[0]), "n_maps": int(p7.shape[0] // 3)}
+    raise KeyError("no e_conv1/e_conv7 weights")
+
+
+def _unwrap(obj: Any, label: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(arch, config, state_dict) of any supported checkpoint layout."""
+    if not isinstance(obj, Mapping):
+        raise WeightsError(f"the {label} holds a {type(obj).__name__}, not a checkpoint dict.")
+    if "arch" in obj and "state_dict" in obj:
+        arch, config, state = obj["arch"], dict(obj.get("config") or {}), obj["state_dict"]
+        if arch not in ARCHITECTURES:
+            raise WeightsError(
+                f"the {label} is for architecture {arch!r}; this version knows {sorted(ARCHITECTURES)}."
+            )
+        if not isinstance(state, Mapping):
+            raise WeightsError(f"the {label} has a malformed 'state_dict'.")
+        return arch, config, dict(state)
+    if "model" in obj and isinstance(obj["model"], Mapping):  # the Trainer's checkpoint of PIE
+        state = _strip(obj["model"], "network.")
+        if not state:
+            raise WeightsError(f"the {label} is a training checkpoint without a 'network.' model.")
+    else:
+        state = dict(obj)
+        if any(k.startswith("module.") for k in state):
+            state = _strip(state, "module.")
+    try:
+        arch, config = _infer_from_state_dict(state)
+    except KeyError:
+        keys = ", ".join(list(state)[:5])
+        raise WeightsError(
+            f"the {label} is not a curve-estimator checkpoint (expected keys e_conv1.weight .. "
+            f"e_conv7.bias or a file from save_pretrained; found {keys} ...)."
+        ) from None
+    return arch, config, state
+
+
+def load_pretrained(
+    name_or_path: str | os.PathLike = "pie-default", device: str | torch.device | None = None
+) -> nn.Module:
+    """Load a pretrained curve estimator, ready for ``model.enhance(images)``.
+
+    Args:
+        name_or_path: a shipped name (see :func:`available_weights`; ``"pie-default"`` is the
+            bundled default) or a path to a checkpoint (formats in the module notes).
+        device: where to put the model (default CPU).
+
+    Returns:
+        The network (:class:`CurveEstimator` or :class:`FastCurveEstimator`) in eval mode.
+
+    Raises:
+        FileNotFoundError: no such file or shipped name; the message lists the shipped names.
+        WeightsError: the file is corrupt or not a curve-estimator checkpoint.
+
+    Example:
+        >>> import tempfile, os
+        >>> net = FastCurveEstimator()
+        >>> path = os.path.join(tempfile.mkdtemp(), "mine.pt")
+        >>> save_pretrained(net, path, trained_on="nothing")
+        >>> type(load_pretrained(path)).__name__
+        'FastCurveEstimator'
+    """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise TypeError(
+            f"`name_or_path` must be a name or a path, got {type(name_or_path).__name__}."
+        )
+    obj, label = _read(name_or_path)
+    arch, config, state = _unwrap(obj, label)
+    try:
+        model = ARCHITECTURES[arch](**config)
+    except (TypeError, ValueError) as err:
+        raise WeightsError(f"the {label} has an invalid config for {arch}: {err}") from err
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(
+            f"the {label} does not fit {arch}({config}): {str(err).splitlines()[0][:300]}"
+        ) from err
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return model
+
+
+def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> None:
+    """Write ``model`` in the format :func:`load_pretrained` reads.
+
+    Args:
+        model: a :class:`CurveEstimator` or :class:`FastCurveEstimator`, or a
+            :class:`~pyisp_contrast.models.pie.PIE` (its network is saved).
+        path: output file (``.pt``).
+        **meta: plain values (str, numbers, lists, dicts of those) stored beside the weights, e.g.
+            training steps, data, scores; they must be loadable with ``weights_only=True``.
+    """
+    network = getattr(model, "network", model)
+    arch = type(network).__name__
+    if arch not in ARCHITECTURES or type(network) is not ARCHITECTURES[arch]:
+        raise TypeError(
+            f"save_pretrained stores {sorted(ARCHITECTURES)} (or a PIE holding one), got {arch}."
+        )
+    reserved = {"format", "arch", "config", "state_dict"} & set(meta)
+    if reserved:
+        raise ValueError(f"metadata keys {sorted(reserved)} are reserved.")
+    state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+    blob = {
+        "format": FORMAT,
+        "arch": arch,
+        "config": dict(network.config),
+        "state_dict": state,
+        **meta,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(blob, tmp)
+    os.replace(tmp, path)
