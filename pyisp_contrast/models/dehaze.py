@@ -1,0 +1,364 @@
+"""Dehazing composition: a small physics-based network trained with contrastive regularisation.
+
+The network does not paint a clear image; it estimates the two unknowns of the atmospheric scattering
+model ``I = J * t + A * (1 - t)`` (Koschmieder; McCartney 1976) -- a transmission map ``t`` and a
+global airlight ``A`` -- and the clear image follows by inverting the model,
+``J = (I - A * (1 - t)) / t`` (:func:`pyisp_contrast.isp.degrade.inverse_scatter`), with ``t`` kept
+above a safe lower bound so dense haze is not amplified into noise.
+
+Training (:meth:`Dehazer.training_step`) combines
+
+- an L1 reconstruction term to the clear image when pairs exist;
+- AECR-Net's contrastive regularisation (Wu et al., *Contrastive learning for compact single image
+  dehazing*, CVPR 2021, arXiv:2104.09367) through :class:`~pyisp_contrast.contrastive.RatioContrastiveLoss`:
+  anchor = the output, positive = the clear image, negatives = the hazy input *and* the output
+  re-hazed by a :class:`~pyisp_contrast.isp.bags.BagOfHaze` with other transmissions and airlights --
+  physically valid hazy versions of the very content the network produced;
+- optionally, a region-aware term: the transmission depends on scene depth, which is nearly constant
+  inside a superpixel, so its spread inside each superpixel of the input is penalised
+  (:func:`pyisp_contrast.segmentation.region_stats`).
+
+The input of the network is the RGB image and its dark channel (He et al., CVPR 2009,
+:func:`pyisp_contrast.classical.dark_channel`), the classical haze cue, so the learned model starts
+from the prior the baseline relies on and learns where it fails.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pyisp_contrast.classical.dark_channel import _dark_channel
+from pyisp_contrast.core.checks import check_image, unbatch
+
+__all__ = ["Dehazer", "HazeEstimate", "HazeEstimator"]
+
+# Dark channel patch for the network's input cue: small, so it stays local at crop sizes of 128 px.
+_DARK_PATCH = 7
+
+
+def _check_positive_int(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
+    return value
+
+
+def _check_fraction(value: float, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
+    if not low < float(value) < high:
+        raise ValueError(f"`{name}` must lie in ({low:g}, {high:g}), got {value}.")
+    return float(value)
+
+
+def _check_weight(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
+    if not 0.0 <= float(value) < float("inf"):
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}.")
+    return float(value)
+
+
+class HazeEstimate(NamedTuple):
+    """What :class:`HazeEstimator` predicts.
+
+    Attributes:
+        transmission: ``(B, 1, H, W)`` in ``[t_min, 1]``.
+        airlight: ``(B, 3)`` in ``(0, 1)``.
+    """
+
+    transmission: Tensor
+    airlight: Tensor
+
+
+class HazeEstimator(nn.Module):
+    """A small encoder-decoder that predicts transmission and airlight from a hazy image.
+
+    Input: RGB plus its dark channel (4 channels). Encoder: a full-resolution 3x3 conv, then two
+    stride-2 stages (1/2 and 1/4 resolution, the second with a dilated conv for a receptive field of
+    about 40 px). Decoder: bilinear upsampling with skip concatenations back to full resolution; the
+    transmission is ``t_min + (1 - t_min) * sigmoid(.)`` so it never reaches the singular ``t = 0``.
+    The airlight head pools the deepest features globally (mean and max: the airlight is the colour of
+    the haziest, usually brightest, region) and maps them to ``(B, 3)`` through a sigmoid.
+
+    About 40k parameters with the defaults; cost grows linearly with the pixel count.
+
+    Args:
+        width: channels of the full-resolution stage (the others use ``2 * width``).
+        t_min: lower bound of the predicted transmission, in (0, 1).
+
+    Example:
+        >>> net = HazeEstimator()
+        >>> est = net(torch.rand(2, 3, 30, 34))
+        >>> est.transmission.shape, est.airlight.shape
+        (torch.Size([2, 1, 30, 34]), torch.Size([2, 3]))
+        >>> sum(p.numel() for p in net.parameters()) < 60_000
+        True
+    """
+
+    def __init__(self, width: int = 16, t_min: float = 0.05) -> None:
+        super().__init__()
+        self.width = _check_positive_int(width, "width")
+        self.t_min = _check_fraction(t_min, "t_min")
+        c, c2 = width, 2 * width
+
+        def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
+            return nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation)
+
+        self.stem = conv(4, c)
+        self.down1 = nn.ModuleList([conv(c, c2, 2), conv(c2, c2)])
+        self.down2 = nn.ModuleList([conv(c2, c2, 2), conv(c2, c2, dilation=2)])
+        self.up1 = conv(2 * c2, c)
+        self.up0 = conv(2 * c, c)
+        self.to_t = nn.Conv2d(c, 1, 3, padding=1)
+        self.to_a = nn.Linear(2 * c2, 3)
+        # Start near "light haze, bright grey airlight" so early steps neither explode nor collapse.
+        nn.init.zeros_(self.to_t.weight)
+        nn.init.constant_(self.to_t.bias, 1.0)
+        nn.init.zeros_(self.to_a.weight)
+        nn.init.constant_(self.to_a.bias, 1.5)
+
+    @property
+    def config(self) -> dict:
+        """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
+        return {"width": self.width, "t_min": self.t_min}
+
+    def features_input(self, images: Tensor) -> Tensor:
+        """The network input: RGB and the dark channel, shifted to [-1, 1]."""
+        dark = _dark_channel(images, _DARK_PATCH)
+        return torch.cat([images, dark], dim=1) * 2.0 - 1.0
+
+    def forward(self, images: Tensor) -> HazeEstimate:
+        """Estimate ``(t, A)`` for hazy ``images`` ``(B, 3, H, W)`` in [0, 1]."""
+        x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
+        f0 = F.relu(self.stem(self.features_input(x)))
+        f1 = f0
+        for layer in self.down1:
+            f1 = F.relu(layer(f1))
+        f2 = f1
+        for layer in self.down2:
+            f2 = F.relu(layer(f2))
+        pooled = torch.cat([f2.mean(dim=(-2, -1)), f2.amax(dim=(-2, -1))], dim=1)
+        airlight = torch.sigmoid(self.to_a(pooled))
+        u1 = F.interpolate(f2, size=f1.shape[-2:], mode="bilinear", align_corners=False)
+        u1 = F.relu(self.up1(torch.cat([u1, f1], dim=1)))
+        u0 = F.interpolate(u1, size=f0.shape[-2:], mode="bilinear", align_corners=False)
+        u0 = F.relu(self.up0(torch.cat([u0, f0], dim=1)))
+        t = self.t_min + (1.0 - self.t_min) * torch.sigmoid(self.to_t(u0))
+        return HazeEstimate(t, airlight)
+
+
+def _batch_image(batch: dict, keys: tuple[str, ...], what: str, *, required: bool) -> Tensor | None:
+    for key in keys:
+        if key in batch:
+            x, _ = check_image(batch[key], f"batch[{key!r}]", channels=(3,), allow_unbatched=False)
+            return x
+    if required:
+        raise KeyError(
+            f"the batch needs the {what} images under one of the keys {list(keys)}; got keys "
+            f"{sorted(batch)}."
+        )
+    return None
+
+
+class Dehazer(nn.Module):
+    """The dehazing composition: :class:`HazeEstimator`, the scattering model and its losses.
+
+    ``forward`` / :meth:`enhance` dehaze; :meth:`training_step` gives the losses for
+    :class:`~pyisp_contrast.train.Trainer` (or any loop).
+
+    Batches are dicts. With pairs: ``{"hazy": I, "clear": J}`` (generic names ``"input"`` /
+    ``"target"`` are accepted too). With clear images only (``{"clear": J}`` or ``{"normal": J}``,
+    what :class:`~pyisp_contrast.train.UnpairedImageFolders` yields), the hazy inputs are synthesised
+    in the step from the clear ones with :attr:`bag`'s haze model, so any folder of clear images
+    trains the model.
+
+    Args:
+        estimator: the network (default: a new :class:`HazeEstimator`).
+        bag: the :class:`~pyisp_contrast.isp.bags.BagOfHaze` that re-hazes the output into negatives
+            and synthesises training inputs (default: ``BagOfHaze()``).
+        contrastive: a contrastive loss called as ``loss(anchor, positives, negatives)`` (default:
+            :class:`~pyisp_contrast.contrastive.RatioContrastiveLoss` on
+            :class:`~pyisp_contrast.contrastive.PixelStatistics` at scales 1, 4 and 16 with
+            :class:`~pyisp_contrast.contrastive.L1Distance`: local brightness, contrast and colour,
+            exactly what haze changes). Pass one on :class:`VGG16Features` for AECR-Net's setting.
+        contrastive_weight: weight of the contrastive term (AECR-Net: 0.1).
+        num_negatives: re-hazed copies of the output per image (besides the hazy input).
+        l1_weight: weight of the L1 reconstruction term (used when the batch has clear images).
+        region_weight: weight of the superpixel transmission-consistency term (0 switches it off;
+            it then needs ``batch["labels"]`` ``(B, H, W)`` or :func:`pyisp_contrast.segmentation.slic`).
+        num_segments: superpixels per image when the step computes them itself.
+        t_min: lower bound of ``t`` in the inversion (the estimator's own bound is lower still).
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> model = Dehazer()
+        >>> clear = torch.rand(2, 3, 32, 32)
+        >>> losses = model.training_step({"clear": clear})
+        >>> sorted(losses)
+        ['contrastive', 'l1', 'total']
+        >>> model.enhance(torch.rand(3, 40, 40)).shape
+        torch.Size([3, 40, 40])
+    """
+
+    def __init__(
+        self,
+        estimator: HazeEstimator | None = None,
+        *,
+        bag: nn.Module | None = None,
+        contrastive: nn.Module | None = None,
+        contrastive_weight: float = 0.1,
+        num_negatives: int = 2,
+        l1_weight: float = 1.0,
+        region_weight: float = 0.0,
+        num_segments: int = 64,
+        t_min: float = 0.1,
+    ) -> None:
+        super().__init__()
+        from pyisp_contrast.isp.bags import BagOfHaze
+
+        if estimator is not None and not isinstance(estimator, nn.Module):
+            raise TypeError(f"`estimator` must be an nn.Module, got {type(estimator).__name__}.")
+        if contrastive is not None and not callable(contrastive):
+            raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
+        self.estimator = HazeEstimator() if estimator is None else estimator
+        self.bag = BagOfHaze() if bag is None else bag
+        self.contrastive = _default_contrastive() if contrastive is None else contrastive
+        self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
+        self.num_negatives = _check_positive_int(num_negatives, "num_negatives")
+        self.l1_weight = _check_weight(l1_weight, "l1_weight")
+        self.region_weight = _check_weight(region_weight, "region_weight")
+        self.num_segments = _check_positive_int(num_segments, "num_segments")
+        self.t_min = _check_fraction(t_min, "t_min")
+
+    @property
+    def config(self) -> dict:
+        """Arguments that rebuild the inference part (the estimator and ``t_min``)."""
+        cfg = dict(getattr(self.estimator, "config", {}))
+        cfg["restore_t_min"] = self.t_min
+        return cfg
+
+    # -- inference -----------------------------------------------------------------------------
+    def estimate(self, images: Tensor) -> HazeEstimate:
+        """Transmission and airlight of ``images`` ``(B, 3, H, W)`` (differentiable)."""
+        return self.estimator(images)
+
+    def restore(self, images: Tensor, estimate: HazeEstimate, *, clamp: bool = True) -> Tensor:
+        """Invert the scattering model with an estimate: ``J = (I - A) / max(t, t_min) + A``.
+
+        Args:
+            images: hazy ``(B, 3, H, W)``.
+            estimate: ``(t, A)`` for them.
+            clamp: clip to [0, 1]. The losses use the unclipped result: clipping has no
+                gradient, and a network whose output is clipped everywhere would stop learning.
+        """
+        from pyisp_contrast.isp.degrade import inverse_scatter
+
+        t, a = estimate
+        j = inverse_scatter(images, t, a, t_min=self.t_min)
+        return j.clamp(0.0, 1.0) if clamp else j
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Dehaze ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable."""
+        x, unbatched = check_image(images, "images", channels=(3,))
+        return unbatch(self.restore(x, self.estimate(x)), unbatched)
+
+    @torch.no_grad()
+    def enhance(self, images: Tensor) -> Tensor:
+        """Dehaze for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.forward(images)
+        finally:
+            self.train(was_training)
+
+    # -- training ------------------------------------------------------------------------------
+    def make_pair(self, batch: dict) -> tuple[Tensor, Tensor | None]:
+        """``(hazy, clear)`` from a batch; synthesises the hazy images when only clear ones are given.
+
+        Raises:
+            KeyError: the batch has neither hazy nor clear images.
+        """
+        hazy = _batch_image(batch, ("hazy", "input"), "hazy", required=False)
+        clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=hazy is None)
+        if hazy is None:
+            hazy = self.bag.synthesize(clear)
+        elif clear is not None and clear.shape != hazy.shape:
+            raise ValueError(
+                f"hazy {tuple(hazy.shape)} and clear {tuple(clear.shape)} images must have one shape."
+            )
+        return hazy, clear
+
+    def losses(self, hazy: Tensor, clear: Tensor | None, labels: Tensor | None = None) -> dict:
+        """The loss terms for one batch; ``"total"`` is their weighted sum.
+
+        Without ``clear`` images the L1 and contrastive terms (which need positives) are skipped;
+        the contrastive positive is then absent, so only the region term can train the model.
+        """
+        est = self.estimate(hazy)
+        out = self.restore(hazy, est, clamp=False)
+        terms: dict[str, Tensor] = {}
+        total = out.new_zeros(())
+        if clear is not None:
+            if self.l1_weight > 0:
+                terms["l1"] = F.l1_loss(out, clear)
+                total = total + self.l1_weight * terms["l1"]
+            if self.contrastive_weight > 0:
+                # Negatives are constants (as in AECR-Net): the output is pushed away from them,
+                # they are not moved toward it.
+                with torch.no_grad():
+                    rehazed, _ = self.bag.sample(out.detach().clamp(0, 1), self.num_negatives)
+                negatives = torch.cat([hazy.unsqueeze(1), rehazed], dim=1)
+                terms["contrastive"] = self.contrastive(out, clear.unsqueeze(1), negatives)
+                total = total + self.contrastive_weight * terms["contrastive"]
+        if self.region_weight > 0:
+            terms["region"] = self.region_term(hazy, est.transmission, labels)
+            total = total + self.region_weight * terms["region"]
+        terms["total"] = total
+        return terms
+
+    def region_term(self, hazy: Tensor, transmission: Tensor, labels: Tensor | None) -> Tensor:
+        """Mean over superpixels of the transmission's variance inside each superpixel.
+
+        Superpixels of the hazy input follow object boundaries, where depth (and so ``t``) may jump;
+        inside them depth varies slowly, so ``t`` should too.
+        """
+        from pyisp_contrast.segmentation import region_stats
+
+        if labels is None:
+            from pyisp_contrast.segmentation import slic
+
+            labels = slic(hazy.detach(), num_segments=self.num_segments)
+        stats = region_stats(transmission, labels)
+        present = (stats.count > 0).to(transmission.dtype)
+        var = stats.var.mean(dim=-1)  # (B, K): one channel, t
+        return (var * present).sum() / present.sum().clamp_min(1.0)
+
+    def training_step(self, batch: dict) -> dict:
+        """Loss terms for a batch (see the class notes for the keys); ``"total"`` is backpropagated."""
+        if not isinstance(batch, dict):
+            raise TypeError(f"`batch` must be a dict of tensors, got {type(batch).__name__}.")
+        hazy, clear = self.make_pair(batch)
+        if clear is None and self.region_weight == 0:
+            raise KeyError(
+                "without clean images (key 'clear', 'target' or 'normal') only the region term can "
+                f"train the dehazer, and region_weight is 0; got keys {sorted(batch)}."
+            )
+        return self.losses(hazy, clear, batch.get("labels"))
+
+    @torch.no_grad()
+    def validation_images(self, batch: dict) -> Tensor:
+        """Dehazed images of a batch (for the trainer's validation grids)."""
+        hazy, _ = self.make_pair(batch)
+        return self.enhance(hazy)
+
+
+def _default_contrastive() -> nn.Module:
+    from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
+
+    return RatioContrastiveLoss(PixelStatistics(scales=(1, 4, 16)), L1Distance())

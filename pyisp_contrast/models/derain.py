@@ -1,0 +1,204 @@
+"""Deraining composition: a residual network that predicts the rain layer, trained contrastively.
+
+Rain streaks add light along short oriented lines. Rather than paint a clean image, the network
+predicts that rain layer ``R`` and subtracts it, ``J = clamp(I - R, 0, 1)``: the residual is sparse
+and simple, so a small network learns it (the residual formulation of Fu et al., *Removing rain
+from single images via a deep detail network*, CVPR 2017).
+
+Training (:meth:`Derainer.training_step`) combines an L1 reconstruction term with the same
+contrastive regularisation as the dehazing composition
+(:class:`~pyisp_contrast.contrastive.RatioContrastiveLoss`): anchor = the output, positive = the
+clean image, negatives = the rainy input and the output re-rained by a
+:class:`~pyisp_contrast.isp.bags.BagOfRain` with other directions, lengths and densities.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.models.dehaze import _batch_image, _check_positive_int, _check_weight
+
+__all__ = ["Derainer", "RainEstimator"]
+
+
+class RainEstimator(nn.Module):
+    """A full-resolution residual CNN that predicts the rain layer of an image.
+
+    A 3x3 conv lifts the image to ``width`` channels; ``len(dilations)`` residual blocks of one
+    dilated 3x3 conv each widen the receptive field (dilations 1, 2, 4, 8, 1: about 33 px, longer
+    than most streaks) without downsampling, which would blur the thin streaks; a last 3x3 conv gives
+    the 3-channel layer. No normalisation, so the output scale follows the input's.
+
+    About 30k parameters with the defaults.
+
+    Args:
+        width: feature channels.
+        dilations: dilation of each residual block.
+
+    Example:
+        >>> net = RainEstimator()
+        >>> net(torch.rand(2, 3, 24, 20)).shape
+        torch.Size([2, 3, 24, 20])
+        >>> sum(p.numel() for p in net.parameters()) < 40_000
+        True
+    """
+
+    def __init__(self, width: int = 24, dilations: tuple[int, ...] = (1, 2, 4, 8, 1)) -> None:
+        super().__init__()
+        self.width = _check_positive_int(width, "width")
+        dilations = tuple(dilations)
+        for d in dilations:
+            _check_positive_int(d, "dilations")
+        if not dilations:
+            raise ValueError("`dilations` must hold at least one positive int.")
+        self.dilations = dilations
+        self.head = nn.Conv2d(3, width, 3, padding=1)
+        self.blocks = nn.ModuleList(
+            nn.Conv2d(width, width, 3, padding=d, dilation=d) for d in dilations
+        )
+        self.tail = nn.Conv2d(width, 3, 3, padding=1)
+        # Start at "no rain": the first steps then refine the identity instead of undoing noise.
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    @property
+    def config(self) -> dict:
+        """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
+        return {"width": self.width, "dilations": list(self.dilations)}
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Rain layer ``(B, 3, H, W)`` of rainy ``images`` ``(B, 3, H, W)`` in [0, 1]."""
+        x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
+        f = F.relu(self.head(x * 2.0 - 1.0))
+        for block in self.blocks:
+            f = f + F.relu(block(f))
+        return self.tail(f)
+
+
+class Derainer(nn.Module):
+    """The deraining composition: :class:`RainEstimator`, ``J = clamp(I - R)`` and its losses.
+
+    Batches are dicts: ``{"rainy": I, "clear": J}`` (or ``"input"`` / ``"target"``), or clear images
+    only (``"clear"`` or ``"normal"``), from which the step synthesises rainy inputs with
+    :attr:`bag`.
+
+    Args:
+        estimator: the network (default: a new :class:`RainEstimator`).
+        bag: the :class:`~pyisp_contrast.isp.bags.BagOfRain` for negatives and synthetic inputs.
+        contrastive: ``loss(anchor, positives, negatives)`` (default: ratio loss on
+            :class:`~pyisp_contrast.contrastive.PixelStatistics` at scales 1 and 4 with L1 distance:
+            local brightness and contrast, which the streaks raise).
+        contrastive_weight: weight of the contrastive term.
+        num_negatives: re-rained copies of the output per image (besides the rainy input).
+        l1_weight: weight of the L1 reconstruction term.
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> model = Derainer()
+        >>> sorted(model.training_step({"clear": torch.rand(2, 3, 16, 16)}))
+        ['contrastive', 'l1', 'total']
+        >>> model.enhance(torch.rand(3, 20, 20)).shape
+        torch.Size([3, 20, 20])
+    """
+
+    def __init__(
+        self,
+        estimator: RainEstimator | None = None,
+        *,
+        bag: nn.Module | None = None,
+        contrastive: nn.Module | None = None,
+        contrastive_weight: float = 0.1,
+        num_negatives: int = 2,
+        l1_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        from pyisp_contrast.isp.bags import BagOfRain
+
+        if estimator is not None and not isinstance(estimator, nn.Module):
+            raise TypeError(f"`estimator` must be an nn.Module, got {type(estimator).__name__}.")
+        if contrastive is not None and not callable(contrastive):
+            raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
+        self.estimator = RainEstimator() if estimator is None else estimator
+        self.bag = BagOfRain() if bag is None else bag
+        self.contrastive = _default_contrastive() if contrastive is None else contrastive
+        self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
+        self.num_negatives = _check_positive_int(num_negatives, "num_negatives")
+        self.l1_weight = _check_weight(l1_weight, "l1_weight")
+
+    @property
+    def config(self) -> dict:
+        """Arguments that rebuild the inference part (the estimator)."""
+        return dict(getattr(self.estimator, "config", {}))
+
+    def forward(self, images: Tensor) -> Tensor:
+        """Derain ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable."""
+        x, unbatched = check_image(images, "images", channels=(3,))
+        return unbatch((x - self.estimator(x)).clamp(0.0, 1.0), unbatched)
+
+    @torch.no_grad()
+    def enhance(self, images: Tensor) -> Tensor:
+        """Derain for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.forward(images)
+        finally:
+            self.train(was_training)
+
+    def make_pair(self, batch: dict) -> tuple[Tensor, Tensor | None]:
+        """``(rainy, clear)`` from a batch; synthesises rainy images when only clear ones are given."""
+        rainy = _batch_image(batch, ("rainy", "input"), "rainy", required=False)
+        clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=rainy is None)
+        if rainy is None:
+            rainy = self.bag.synthesize(clear)
+        elif clear is not None and clear.shape != rainy.shape:
+            raise ValueError(
+                f"rainy {tuple(rainy.shape)} and clear {tuple(clear.shape)} images must have one shape."
+            )
+        return rainy, clear
+
+    def losses(self, rainy: Tensor, clear: Tensor) -> dict:
+        """L1 and contrastive terms for one batch; ``"total"`` is their weighted sum."""
+        # Unclipped: clipping has no gradient (see Dehazer.restore).
+        out = rainy - self.estimator(rainy)
+        terms: dict[str, Tensor] = {}
+        total = out.new_zeros(())
+        if self.l1_weight > 0:
+            terms["l1"] = F.l1_loss(out, clear)
+            total = total + self.l1_weight * terms["l1"]
+        if self.contrastive_weight > 0:
+            with torch.no_grad():
+                rerained, _ = self.bag.sample(out.detach().clamp(0, 1), self.num_negatives)
+            negatives = torch.cat([rainy.unsqueeze(1), rerained], dim=1)
+            terms["contrastive"] = self.contrastive(out, clear.unsqueeze(1), negatives)
+            total = total + self.contrastive_weight * terms["contrastive"]
+        terms["total"] = total
+        return terms
+
+    def training_step(self, batch: dict) -> dict:
+        """Loss terms for a batch; ``"total"`` is backpropagated."""
+        if not isinstance(batch, dict):
+            raise TypeError(f"`batch` must be a dict of tensors, got {type(batch).__name__}.")
+        rainy, clear = self.make_pair(batch)
+        if clear is None:
+            raise KeyError(
+                "deraining needs clean images (key 'clear', 'target' or 'normal') for its losses; "
+                f"got keys {sorted(batch)}."
+            )
+        return self.losses(rainy, clear)
+
+    @torch.no_grad()
+    def validation_images(self, batch: dict) -> Tensor:
+        """Derained images of a batch (for the trainer's validation grids)."""
+        rainy, _ = self.make_pair(batch)
+        return self.enhance(rainy)
+
+
+def _default_contrastive() -> nn.Module:
+    from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
+
+    return RatioContrastiveLoss(PixelStatistics(scales=(1, 4)), L1Distance())
