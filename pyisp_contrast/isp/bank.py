@@ -246,7 +246,9 @@ class CurveRecord:
         family: index into ``names`` of the family applied.
         names: family names of the bank, in order.
         params: the curve parameter used.
-        exposure: :data:`UNDER` (0) or :data:`OVER` (1).
+        exposure: :data:`UNDER` (0) or :data:`OVER` (1): the direction the parameter was drawn
+            for. It is the family's setting, not a measurement: PIE's bright log curve
+            (``a = 40``) lifts shadows and mid-tones but maps white to 0.87.
         difference: mean absolute luma difference between negative and positive.
     """
 
@@ -450,7 +452,8 @@ def sample_negatives(
         images: positives ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
         families: the bank (e.g. :func:`pie_families`).
         k: negatives per image.
-        under_ratio: probability of an under-exposed negative, in [0, 1].
+        under_ratio: probability of an under-exposed negative, in [0, 1]. A bank whose families
+            only darken (or only brighten) always draws that direction.
         per_image: draw per image (``True``) or share each of the ``k`` draws across the batch
             (``False``; images whose shared draw lands too close are redrawn on their own).
         min_difference: margin in [0, 1); ``0`` switches the redraws off.
@@ -489,6 +492,19 @@ def sample_negatives(
     if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 0:
         raise ValueError(f"`max_tries` must be a non-negative int, got {max_tries!r}.")
     generator = check_generator(generator, x.device)
+    supported = {d for f in fams for d in f.directions}
+    ratio = float(under_ratio)
+    if supported != {UNDER, OVER}:
+        # A bank that only darkens (or only brightens) draws that direction always; asking for
+        # nothing but the other one is a contradiction.
+        only = next(iter(supported))
+        if ratio == (1.0 if only == OVER else 0.0):
+            missing = "under" if only == OVER else "over"
+            raise ValueError(
+                f"`under_ratio`={under_ratio} asks for {missing}-exposure only, but no family in "
+                f"{list(names)} produces {missing}-exposure."
+            )
+        ratio = 1.0 if only == UNDER else 0.0
     b = x.shape[0]
     n = b * k
     device, dtype = x.device, x.dtype
@@ -498,10 +514,10 @@ def sample_negatives(
     checks_on = value_checks_enabled()
     with value_checks(False):  # images are checked once, above or by the kernel
         if per_image:
-            exposure = _exposure_labels(n, under_ratio, generator, device)
+            exposure = _exposure_labels(n, ratio, generator, device)
             fam_idx, params = _draw(fams, exposure, generator, device, dtype, names)
         else:
-            exposure_k = _exposure_labels(k, under_ratio, generator, device)
+            exposure_k = _exposure_labels(k, ratio, generator, device)
             fam_k, params_k = _draw(fams, exposure_k, generator, device, dtype, names)
             exposure, fam_idx, params = (t.repeat(b) for t in (exposure_k, fam_k, params_k))
         neg, diff, stats = _run(x, src, fams, fam_idx, params, fused)
@@ -513,7 +529,7 @@ def sample_negatives(
                 bad = (diff < min_difference).nonzero().flatten()
                 if bad.numel() == 0:
                     break
-                if attempt == max_tries:
+                if attempt == max_tries and len(supported) == 2:
                     # This direction cannot move these images enough (e.g. brightening a
                     # near-white photo): try the other one.
                     flipped = 1 - exposure.index_select(0, bad)
