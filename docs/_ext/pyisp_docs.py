@@ -229,7 +229,13 @@ def api_page(sections: list[ApiSection]) -> str:
     for section in sections:
         if section.module != package:
             out += [_heading(f"``{section.module}``", "-"), "", f".. automodule:: {section.module}"]
-            out += ["   :no-members:", ""]
+            out += ["   :no-members:"]
+            parent, _, leaf = section.module.rpartition(".")
+            if not isinstance(getattr(importlib.import_module(parent), leaf, None), ModuleType):
+                # the package re-exports a function under the submodule's own name (e.g.
+                # metrics.loe); indexing both would describe one name twice
+                out.append("   :no-index:")
+            out.append("")
         out += [f".. currentmodule:: {section.module}", ""]
         level = "~" if section.module != package else "-"
         for kind, title in KIND_TITLES.items():
@@ -281,6 +287,11 @@ def write_api_pages(docs: Path = DOCS) -> list[str]:
         "",
     ]
     _write_if_changed(docs / "api" / "toc.rst.inc", "\n".join(index))
+    # remove autosummary stubs of names that moved or went away (they would be orphan pages)
+    expected = {f"{n.fullname}.rst" for sec in sections for n in sec.names if n.kind != "data"}
+    for stub in (docs / "api" / "generated").glob("*.rst"):
+        if stub.name not in expected:
+            stub.unlink()
     # remove pages of subpackages that no longer exist
     for stale in (docs / "api").glob("pyisp_contrast.*.rst"):
         if f"api/{stale.stem}" not in docnames:
