@@ -449,10 +449,21 @@ def rst_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str 
 CHECK_COLUMNS = ("benchmark", "peer", "workload", "target", "ratio", "met")
 
 
+def _is_ratio_metric(metric: str) -> bool:
+    # speed-ups and "x times" comparisons are ratios (log scale, target like 10x); metrics such
+    # as "PSNR gain (dB)" are differences (linear scale, target like +3)
+    m = metric.lower()
+    return m in ("", "speed-up", "speedup", "x") or "ratio" in m
+
+
 def _fmt_ratio(ratio: float | None, metric: str) -> str | None:
     if ratio is None:
         return None
-    return f"{ratio:.3g}x" if metric == "speed-up" else f"{ratio:.3g}"
+    if metric in ("speed-up", "speedup"):
+        return f"{ratio:.3g}x"
+    if "(db)" in metric.lower():
+        return f"{ratio:+.2f} dB"
+    return f"{ratio:.3g}"
 
 
 def check_rows(results: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
@@ -505,40 +516,59 @@ def result_to_rst(result: Mapping[str, Any], image_dir: str = "", heading: str =
 
 
 def plot_checks(results: Sequence[Mapping[str, Any]], path: Path | str) -> Path | None:
-    """Bar chart of every check's measured ratio against its target (log scale)."""
-    items = [
-        (
-            f"{r['name']}: {c.get('workload', '')}"[:60],
-            c["ratio"],
-            c.get("target_ratio"),
-            c.get("met"),
-        )
-        for r in results
-        for c in r["checks"]
-        if c.get("ratio") is not None and math.isfinite(c["ratio"]) and c["ratio"] > 0
-    ]
-    if not items:
+    """Bar charts of every check's measured value against its target.
+
+    Ratios (speed-ups) on a log scale; differences such as "PSNR gain (dB)" on a linear one.
+    Green: target met; red: missed; the black tick marks the target.
+    """
+    ratio_items, diff_items = [], []
+    for r in results:
+        for c in r["checks"]:
+            v = c.get("ratio")
+            if v is None or not math.isfinite(v):
+                continue
+            label = f"{r['name']}: {c.get('workload', '')}"
+            label = label if len(label) <= 60 else label[:57] + "..."
+            item = (label, v, c.get("target_ratio"), c.get("met"), c.get("metric", ""))
+            if _is_ratio_metric(str(c.get("metric", ""))):
+                if v > 0:
+                    ratio_items.append(item)
+            else:
+                diff_items.append(item)
+    groups = [g for g in (ratio_items, diff_items) if g]
+    if not groups:
         return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(items) + 1.2))
-    ys = range(len(items))
-    colors = [
-        "tab:green" if met else "tab:red" if met is False else "tab:gray" for *_, met in items
-    ]
-    ax.barh(list(ys), [r for _, r, _, _ in items], color=colors)
-    for y, (_, _, tgt, _) in zip(ys, items):
-        if tgt:
-            ax.plot([tgt, tgt], [y - 0.4, y + 0.4], color="black", lw=2)
-    ax.set_yticks(list(ys), [lbl for lbl, *_ in items], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.axvline(1.0, color="gray", lw=0.8, ls="--")
-    ax.set_xlabel("measured ratio (ours vs peer, > 1 is better; black tick = target)")
-    ax.set_title("Benchmarks: measured ratio against target")
+    heights = [0.42 * len(g) + 1.1 for g in groups]
+    fig, axes = plt.subplots(
+        len(groups), 1, figsize=(9, sum(heights)), gridspec_kw={"height_ratios": heights}
+    )
+    axes = [axes] if len(groups) == 1 else list(axes)
+    for ax, items in zip(axes, groups):
+        is_ratio = items is ratio_items
+        ys = list(range(len(items)))
+        colors = [
+            "tab:green" if it[3] else "tab:red" if it[3] is False else "tab:gray" for it in items
+        ]
+        ax.barh(ys, [it[1] for it in items], color=colors)
+        for y, it in zip(ys, items):
+            if it[2] is not None:
+                ax.plot([it[2], it[2]], [y - 0.4, y + 0.4], color="black", lw=2)
+        ax.set_yticks(ys, [it[0] for it in items], fontsize=8)
+        ax.invert_yaxis()
+        if is_ratio:
+            ax.set_xscale("log")
+            ax.axvline(1.0, color="gray", lw=0.8, ls="--")
+            ax.set_xlabel("measured ratio, ours vs peer (> 1: ours better; black tick: target)")
+        else:
+            ax.axvline(0.0, color="gray", lw=0.8, ls="--")
+            metrics = sorted({str(it[4]) for it in items})
+            ax.set_xlabel(f"{', '.join(metrics)} (black tick: target)")
+    axes[0].set_title("Benchmarks: measured against target")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=90)
