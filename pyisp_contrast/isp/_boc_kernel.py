@@ -58,6 +58,8 @@ def _rgb_chunk(r, g, b, ro, go, bo, o, p, eps, veps, start, stop):  # pragma: no
     toe = eps ** (p - one)
     scale = p / c255
     acc = 0.0
+    # log(1 + 255 x) rather than log1p: 1 + 255 x is exact enough at every x where the curve's
+    # value matters (the absolute error stays below 1e-9), and log is ~3x cheaper than log1p here.
     if o == OP_VALUE_POWER:
         for i in range(start, stop):
             v = max(r[i], max(g[i], b[i]))
@@ -78,9 +80,9 @@ def _rgb_chunk(r, g, b, ro, go, bo, o, p, eps, veps, start, stop):  # pragma: no
             bo[i] = min(_spow(b[i], p, toe, eps), one)
     else:
         for i in range(start, stop):
-            ro[i] = min(scale * math.log1p(c255 * r[i]), one)
-            go[i] = min(scale * math.log1p(c255 * g[i]), one)
-            bo[i] = min(scale * math.log1p(c255 * b[i]), one)
+            ro[i] = min(scale * math.log(one + c255 * r[i]), one)
+            go[i] = min(scale * math.log(one + c255 * g[i]), one)
+            bo[i] = min(scale * math.log(one + c255 * b[i]), one)
     for i in range(start, stop):
         acc += abs(0.299 * (ro[i] - r[i]) + 0.587 * (go[i] - g[i]) + 0.114 * (bo[i] - b[i]))
     return acc
@@ -96,7 +98,7 @@ def _grey_chunk(v, vo, o, p, eps, start, stop):  # pragma: no cover
     acc = 0.0
     if o == OP_LOG_CURVE:
         for i in range(start, stop):
-            vo[i] = min(scale * math.log1p(c255 * v[i]), one)
+            vo[i] = min(scale * math.log(one + c255 * v[i]), one)
     else:  # value power and gamma coincide on one channel
         for i in range(start, stop):
             vo[i] = min(_spow(v[i], p, toe, eps), one)
@@ -113,7 +115,7 @@ def boc_kernel(x, src, op, par, consts, out, diff_parts, stats_parts):  # pragma
     ``diff_parts (N, nchunks)`` (sums of |luma difference|), ``stats_parts (N, nchunks, 3)``
     (min, max, count of non-finite values of the input chunk, which must start at
     ``(inf, -inf, 0)``). ``consts`` holds ``(pow_eps, value_eps)`` in ``x``'s dtype: every constant
-    in the pixel loops has that dtype, so float32 images get float32 ``powf``/``log1pf`` rather
+    in the pixel loops has that dtype, so float32 images get float32 ``powf``/``logf`` rather
     than a silent promotion to double.
     """
     n_neg = out.shape[0]
