@@ -151,9 +151,13 @@ def low_light(
 
     lin = srgb_to_linear(x) * torch.exp2(ev).view(b, 1, 1, 1) * cast.reshape(b, c, 1, 1)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    # The floor keeps sqrt's gradient finite where the signal and read noise are both zero.
-    var = (shot.view(b, 1, 1, 1) * lin.clamp_min(0) + read.view(b, 1, 1, 1) ** 2).clamp_min(1e-12)
-    noisy = (lin + var.sqrt() * noise).clamp(0.0, 1.0)
+    var = shot.view(b, 1, 1, 1) * lin.clamp_min(0) + read.view(b, 1, 1, 1) ** 2
+    # Where the variance is 0 (no signal, no read noise) the noise is exactly 0; the clamp only
+    # keeps sqrt's gradient finite in the branch torch.where does not use.
+    std = torch.where(
+        var > 0, var.clamp_min(torch.finfo(x.dtype).tiny).sqrt(), torch.zeros_like(var)
+    )
+    noisy = (lin + std * noise).clamp(0.0, 1.0)
     with value_checks(False):
         out = linear_to_srgb(noisy)
     params = {"ev": ev, "shot_noise": shot, "read_noise": read, "color_cast": cast}
@@ -337,7 +341,7 @@ def haze(
 def rain_kernel(length: Tensor, angle: Tensor, size: int) -> Tensor:
     """Normalised line kernels ``(N, 1, size, size)`` for motion blur along ``angle`` (degrees from vertical).
 
-    Each kernel is a segment of ``length`` pixels through the centre, drawn with a one-pixel
+    Positive angles lean the streak so that it runs down and to the right. Each kernel is a segment of ``length`` pixels through the centre, drawn with a one-pixel
     triangular falloff from the segment (anti-aliased), summing to 1.
 
     Example:

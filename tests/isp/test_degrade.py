@@ -1,0 +1,322 @@
+"""Tests for pyisp_contrast.isp.degrade."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyisp_contrast.isp import curves as C
+from pyisp_contrast.isp.degrade import (
+    Haze,
+    LowLight,
+    Rain,
+    haze,
+    inverse_scatter,
+    low_light,
+    rain,
+    rain_kernel,
+    scatter,
+)
+
+
+def _img(b=2, c=3, h=16, w=16, seed=0, dtype=torch.float32):
+    return torch.rand(b, c, h, w, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+FUNCS = [low_light, haze, rain]
+
+
+# ---------------------------------------------------------------------------------- shared behaviour
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_deterministic_under_generator_and_in_range(fn, dtype) -> None:
+    x = _img(dtype=dtype)
+    y1, p1 = fn(x, generator=_gen(1))
+    y2, p2 = fn(x, generator=_gen(1))
+    y3, _ = fn(x, generator=_gen(2))
+    assert y1.shape == x.shape and y1.dtype == dtype
+    torch.testing.assert_close(y1, y2)
+    for k in p1:
+        torch.testing.assert_close(p1[k], p2[k], equal_nan=True)
+    assert not torch.equal(y1, y3)
+    assert float(y1.min()) >= 0 and float(y1.max()) <= 1
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_unbatched_input(fn) -> None:
+    x = _img(1)
+    y, _ = fn(x[0], generator=_gen())
+    yb, _ = fn(x, generator=_gen())
+    torch.testing.assert_close(y, yb[0])
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_differentiable_wrt_images(fn) -> None:
+    x = _img(dtype=torch.float64).mul(0.8).add(0.1).requires_grad_()
+    y, _ = fn(x, generator=_gen())
+    (g,) = torch.autograd.grad(y.sum(), x)
+    assert bool(torch.isfinite(g).all()) and float(g.abs().sum()) > 0
+
+
+@pytest.mark.parametrize(
+    "module,fn,kwargs",
+    [
+        (LowLight(ev_range=(-3.0, -2.0)), low_light, {"ev_range": (-3.0, -2.0)}),
+        (Haze(beta_range=(1.0, 2.0)), haze, {"beta_range": (1.0, 2.0)}),
+        (Rain(length=(5.0, 9.0)), rain, {"length": (5.0, 9.0)}),
+    ],
+)
+def test_module_equals_function(module, fn, kwargs) -> None:
+    x = _img()
+    ym, _ = module(x, generator=_gen(3))
+    yf, _ = fn(x, generator=_gen(3), **kwargs)
+    torch.testing.assert_close(ym, yf)
+
+
+@pytest.mark.parametrize("fn", FUNCS, ids=lambda f: f.__name__)
+def test_bad_images(fn) -> None:
+    with pytest.raises(TypeError, match="floating-point"):
+        fn(torch.zeros(1, 3, 4, 4, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        fn(torch.full((1, 3, 4, 4), 2.0))
+    with pytest.raises(ValueError, match="NaN"):
+        fn(torch.full((1, 3, 4, 4), float("nan")))
+    with pytest.raises(ValueError, match="empty"):
+        fn(torch.zeros(0, 3, 4, 4))
+    with pytest.raises(TypeError, match="generator"):
+        fn(torch.zeros(1, 3, 4, 4), generator=1)
+
+
+# ------------------------------------------------------------------------------------------ low light
+
+
+def test_low_light_parameter_ranges() -> None:
+    x = _img(64, h=4, w=4)
+    _, p = low_light(
+        x,
+        ev_range=(-4.0, -2.0),
+        shot_noise=(1e-4, 1e-2),
+        read_noise=(1e-3, 1e-2),
+        color_cast=(0.8, 1.2),
+        generator=_gen(),
+    )
+    assert p["ev"].shape == (64,) and p["color_cast"].shape == (64, 3)
+    for k, (lo, hi) in {
+        "ev": (-4, -2),
+        "shot_noise": (1e-4, 1e-2),
+        "read_noise": (1e-3, 1e-2),
+        "color_cast": (0.8, 1.2),
+    }.items():
+        assert float(p[k].min()) >= lo - 1e-6 and float(p[k].max()) <= hi + 1e-6, k
+    # noise levels are drawn log-uniformly: about half below the geometric mean
+    below = float((p["shot_noise"] < math.sqrt(1e-4 * 1e-2)).float().mean())
+    assert 0.3 < below < 0.7
+
+
+def test_low_light_without_noise_is_exposure_in_linear_light() -> None:
+    x = _img(dtype=torch.float64)
+    ev = torch.tensor([-3.0, -2.0], dtype=torch.float64)
+    y, _ = low_light(x, ev_range=ev, shot_noise=0.0, read_noise=0.0, generator=_gen())
+    torch.testing.assert_close(y, C.exposure(x, ev), atol=1e-6, rtol=1e-6)
+
+
+def test_low_light_noise_variance_follows_poisson_gaussian_model() -> None:
+    """Var of the noise in linear light = shot * signal + read^2."""
+    x = torch.full((1, 3, 128, 128), 0.7, dtype=torch.float64)
+    shot, read = 4e-3, 5e-3
+    y, _ = low_light(x, ev_range=-1.0, shot_noise=shot, read_noise=read, generator=_gen())
+    lin = C.srgb_to_linear(y)
+    signal = float(C.srgb_to_linear(x)[0, 0, 0, 0]) / 2
+    expected = shot * signal + read**2
+    assert float(lin.var()) == pytest.approx(expected, rel=0.05)
+    assert float(lin.mean()) == pytest.approx(signal, rel=0.01)
+
+
+def test_low_light_given_cast_per_channel() -> None:
+    x = _img(dtype=torch.float64) * 0.5
+    cast = torch.tensor([[1.0, 0.5, 0.25], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    y, p = low_light(x, ev_range=0.0, shot_noise=0.0, read_noise=0.0, color_cast=cast)
+    torch.testing.assert_close(
+        C.srgb_to_linear(y), C.srgb_to_linear(x) * cast.view(2, 3, 1, 1), atol=1e-6, rtol=1e-6
+    )
+    torch.testing.assert_close(p["color_cast"], cast)
+
+
+def test_low_light_bad_parameters() -> None:
+    x = _img()
+    with pytest.raises(ValueError, match="ev_range"):
+        low_light(x, ev_range=(-1.0, -3.0))
+    with pytest.raises(ValueError, match="ev_range"):
+        low_light(x, ev_range=(-1.0, -2.0, -3.0))
+    with pytest.raises(ValueError, match="shot_noise"):
+        low_light(x, shot_noise=-1.0)
+    with pytest.raises(ValueError, match="shot_noise"):
+        low_light(x, shot_noise=(0.0, 1e-2))
+    with pytest.raises(ValueError, match="color_cast"):
+        low_light(x, color_cast=torch.ones(3, 3))
+    with pytest.raises(ValueError, match="color_cast"):
+        low_light(x, color_cast=-torch.ones(2, 3))
+    with pytest.raises(ValueError, match="ev_range"):
+        low_light(x, ev_range=torch.zeros(5))
+
+
+# ------------------------------------------------------------------------------------------------ haze
+
+
+def test_haze_t_one_is_identity() -> None:
+    x = _img()
+    y, p = haze(x, transmission=1.0, generator=_gen())
+    torch.testing.assert_close(y, x)
+    assert bool(p["beta"].isnan().all())
+    y, _ = haze(x, beta_range=0.0, generator=_gen())  # beta = 0: t = 1 everywhere
+    torch.testing.assert_close(y, x)
+
+
+def test_haze_matches_scattering_model() -> None:
+    x = _img(dtype=torch.float64)
+    y, p = haze(x, generator=_gen(4))
+    t, a = p["transmission"], p["airlight"]
+    torch.testing.assert_close(y, x * t + a.view(2, 3, 1, 1) * (1 - t))
+    torch.testing.assert_close(t, torch.exp(-p["beta"].view(2, 1, 1, 1) * p["depth"]))
+    assert float(p["depth"].min()) == pytest.approx(0.0, abs=1e-12)
+    assert float(p["depth"].max()) == pytest.approx(1.0)
+    # grey-ish airlight within the drawn level +- the tint
+    assert float((a - a.mean(1, keepdim=True)).abs().max()) <= 0.06 + 1e-9
+    assert float(a.min()) >= 0.7 - 0.03 - 1e-9
+
+
+def test_haze_given_depth_and_airlight() -> None:
+    x = _img(dtype=torch.float64)
+    depth = torch.linspace(0, 1, 16, dtype=torch.float64).view(1, 1, 1, 16).expand(2, 1, 16, 16)
+    a = torch.tensor([[0.9, 0.9, 0.95], [0.8, 0.8, 0.8]], dtype=torch.float64)
+    y, p = haze(x, airlight=a, beta_range=1.5, depth=depth)
+    torch.testing.assert_close(p["transmission"], torch.exp(-1.5 * depth))
+    torch.testing.assert_close(y, scatter(x, p["transmission"], a))
+    with pytest.raises(ValueError, match="depth"):
+        haze(x, depth=torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="airlight"):
+        haze(x, airlight=torch.rand(3, 3))
+    with pytest.raises(ValueError, match="beta_range"):
+        haze(x, beta_range=-1.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), t_lo=st.floats(0.05, 1.0))
+def test_inverse_scatter_inverts_scatter(seed: int, t_lo: float) -> None:
+    g = _gen(seed)
+    j = torch.rand(2, 3, 6, 6, generator=g, dtype=torch.float64)
+    t = t_lo + (1 - t_lo) * torch.rand(2, 1, 6, 6, generator=g, dtype=torch.float64)
+    a = 0.5 + 0.5 * torch.rand(2, 3, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(inverse_scatter(scatter(j, t, a), t, a, t_min=0.05), j)
+
+
+def test_scatter_known_values_and_parameter_forms() -> None:
+    j = torch.full((2, 3, 2, 2), 0.2, dtype=torch.float64)
+    # float t and A, (B,) t and A, (B, C) A, (B, 1, H, W) t
+    assert float(scatter(j, 0.5, 1.0)[0, 0, 0, 0]) == pytest.approx(0.6)
+    out = scatter(j, torch.tensor([1.0, 0.0]), torch.tensor([0.5, 0.9]))
+    assert out[0].unique().tolist() == pytest.approx([0.2]) and out[
+        1
+    ].unique().tolist() == pytest.approx([0.9])
+    out = scatter(
+        j, torch.full((2, 1, 2, 2), 0.5), torch.tensor([[1.0, 0.0, 0.5], [0.0, 0.0, 0.0]])
+    )
+    assert out[0, :, 0, 0].tolist() == pytest.approx([0.6, 0.1, 0.35])
+
+
+def test_inverse_scatter_floors_transmission() -> None:
+    i = torch.full((1, 3, 2, 2), 0.9, dtype=torch.float64)
+    out = inverse_scatter(i, 1e-4, 0.8, t_min=0.2)
+    torch.testing.assert_close(out, (i - 0.8) / 0.2 + 0.8)
+
+
+def test_gradcheck_scatter_and_inverse() -> None:
+    g = _gen(5)
+    j = (0.1 + 0.8 * torch.rand(1, 3, 3, 3, generator=g, dtype=torch.float64)).requires_grad_()
+    t = (0.3 + 0.6 * torch.rand(1, 1, 3, 3, generator=g, dtype=torch.float64)).requires_grad_()
+    a = (0.7 + 0.2 * torch.rand(1, 3, generator=g, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(scatter, (j, t, a))
+    i = scatter(j, t, a).detach().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda i_, t_, a_: inverse_scatter(i_, t_, a_, t_min=0.05), (i, t, a)
+    )
+
+
+def test_scatter_bad_parameters() -> None:
+    j = _img()
+    with pytest.raises(ValueError, match="transmission"):
+        scatter(j, 1.5, 0.8)
+    with pytest.raises(ValueError, match="airlight"):
+        scatter(j, 0.5, -0.1)
+    with pytest.raises(ValueError, match="transmission"):
+        scatter(j, torch.rand(2, 1, 8, 8), 0.8)
+    with pytest.raises(ValueError, match="t_min"):
+        inverse_scatter(j, 0.5, 0.8, t_min=0.0)
+
+
+# ------------------------------------------------------------------------------------------------ rain
+
+
+def test_rain_kernel_is_a_normalised_line_along_the_angle() -> None:
+    k = rain_kernel(torch.tensor([9.0, 9.0, 9.0]), torch.tensor([0.0, 90.0, 45.0]), 11)
+    torch.testing.assert_close(k.flatten(1).sum(1), torch.ones(3))
+    assert float(k[0, 0, :, 5].sum()) > 0.9  # vertical
+    assert float(k[1, 0, 5, :].sum()) > 0.9  # horizontal
+    diag = torch.stack([k[2, 0, i, i] for i in range(11)]).sum()
+    anti = torch.stack([k[2, 0, i, 10 - i] for i in range(11)]).sum()
+    assert float(diag) > 0.5 > float(anti)  # +45 degrees runs down and to the right
+    torch.testing.assert_close(k[0], k[0].flip(-1))  # symmetric
+
+
+def test_rain_layer_composite_and_recovery() -> None:
+    x = _img(dtype=torch.float64)
+    y, p = rain(x, density=0.02, length=7.0, angle=10.0, intensity=0.8, generator=_gen())
+    layer = p["layer"]
+    assert layer.shape == (2, 1, 16, 16) and float(layer.max()) <= 0.8 + 1e-12
+    torch.testing.assert_close(y, 1 - (1 - x) * (1 - layer))
+    assert bool((y >= x - 1e-12).all())  # rain only brightens
+    rec = 1 - (1 - y) / (1 - layer)
+    torch.testing.assert_close(rec, x)
+
+
+def test_rain_density_controls_coverage() -> None:
+    x = torch.zeros(1, 3, 64, 64)
+    _, sparse = rain(x, density=0.001, length=9.0, generator=_gen())
+    _, dense = rain(x, density=0.05, length=9.0, generator=_gen())
+    assert float((sparse["layer"] > 0).float().mean()) < float((dense["layer"] > 0).float().mean())
+    _, none = rain(x, density=0.0, generator=_gen())
+    assert float(none["layer"].abs().max()) == 0.0
+
+
+def test_rain_parameter_ranges_and_errors() -> None:
+    x = _img(32, h=8, w=8)
+    _, p = rain(
+        x,
+        density=(0.01, 0.02),
+        length=(3.0, 5.0),
+        angle=(-10.0, 10.0),
+        intensity=(0.2, 0.4),
+        generator=_gen(),
+    )
+    for k, (lo, hi) in {
+        "density": (0.01, 0.02),
+        "length": (3, 5),
+        "angle": (-10, 10),
+        "intensity": (0.2, 0.4),
+    }.items():
+        assert p[k].shape == (32,) and float(p[k].min()) >= lo and float(p[k].max()) <= hi, k
+    with pytest.raises(ValueError, match="density"):
+        rain(x, density=1.5)
+    with pytest.raises(ValueError, match="length"):
+        rain(x, length=0.5)
+    with pytest.raises(ValueError, match="angle"):
+        rain(x, angle=120.0)
