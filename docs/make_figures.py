@@ -38,34 +38,38 @@ def _to_np(x: torch.Tensor) -> np.ndarray:
 
 
 def make(out: Path = OUT, height: int = 200, seed: int = 0) -> Path:
-    from pyisp_contrast.isp.degrade import low_light
-
     from pyisp_contrast.isp import BagOfCurves
+    from pyisp_contrast.isp.degrade import low_light
     from pyisp_contrast.models import load_pretrained
-    from pyisp_contrast.segmentation import boundaries, paint, region_stats, slic
+    from pyisp_contrast.segmentation import boundaries
+    from pyisp_contrast.segmentation.slic import slic
 
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     clean = _photo(height).unsqueeze(0)
     dark, _params = low_light(clean, generator=g)
     labels, _n = slic(dark, n_segments=150)
-    means = paint(region_stats(dark, labels).mean, labels)
-    edges = boundaries(labels)[:, None].float()
-    # brighten the region-mean image for display only; the superpixels are computed on `dark`
-    sp_view = torch.where(edges.bool(), torch.tensor([1.0, 0.85, 0.0]).view(1, 3, 1, 1), means)
-    sp_view = (sp_view / means.amax().clamp_min(1e-6)).clamp(0, 1)
-    negatives, _record = BagOfCurves.pie().sample(clean, k=2, generator=g)
-    model = load_pretrained("pie-default").eval()
-    with torch.no_grad():
-        enhanced = model.enhance(dark)
-
+    edges = boundaries(labels)[:, None].bool()
+    # brightened for display only; the superpixels are computed on `dark` itself
+    shown = (dark / dark.amax().clamp_min(1e-6)).clamp(0, 1) ** (1 / 2.2)
+    sp_view = torch.where(edges, torch.tensor([1.0, 0.85, 0.0]).view(1, 3, 1, 1), shown)
+    for _ in range(20):  # show one under- and one over-exposed negative
+        negatives, record = BagOfCurves.pie().sample(clean, k=2, generator=g)
+        if record.exposure[0, 0] != record.exposure[0, 1]:
+            break
     panels = [
         (dark[0], "dark input"),
-        (sp_view[0], "its superpixels (region means)"),
+        (sp_view[0], "its SLIC superpixels"),
         (negatives[0, 0], "BoC negative"),
         (negatives[0, 1], "BoC negative"),
-        (enhanced[0], "enhanced (bundled PIE)"),
     ]
+    try:
+        model = load_pretrained("pie-default").eval()
+    except FileNotFoundError as exc:  # weights not bundled (a development checkout)
+        print(f"warning: no enhanced panel: {exc}")
+    else:
+        with torch.no_grad():
+            panels.append((model.enhance(dark)[0], "enhanced (bundled PIE)"))
     fig, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.2))
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(_to_np(img))
