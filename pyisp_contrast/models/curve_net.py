@@ -350,13 +350,15 @@ class FastCurveEstimator(nn.Module):
             x = F.interpolate(
                 images, size=(h, w), mode="bilinear", align_corners=False, antialias=True
             )
+        # Depthwise convolutions are several times faster channels-last on CPU (oneDNN).
+        x = x.contiguous(memory_format=torch.channels_last)
         x1 = F.relu(self.e_conv1(x))
         x2 = F.relu(self.e_conv2(x1))
         x3 = F.relu(self.e_conv3(x2))
         x4 = F.relu(self.e_conv4(x3))
         x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
         x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1))).contiguous()
 
     def forward(self, images: Tensor) -> CurveOutput:
         """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable.
