@@ -25,7 +25,8 @@ from the prior the baseline relies on and learns where it fails.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -177,7 +178,8 @@ class Dehazer(nn.Module):
     trains the model.
 
     Args:
-        estimator: the network (default: a new :class:`HazeEstimator`).
+        estimator: the network, or a dict of :class:`HazeEstimator` arguments (default: a new
+            :class:`HazeEstimator`).
         bag: the :class:`~pyisp_contrast.isp.bags.BagOfHaze` that re-hazes the output into negatives
             and synthesises training inputs (default: ``BagOfHaze()``).
         contrastive: a contrastive loss called as ``loss(anchor, positives, negatives)`` (default:
@@ -207,7 +209,7 @@ class Dehazer(nn.Module):
 
     def __init__(
         self,
-        estimator: HazeEstimator | None = None,
+        estimator: HazeEstimator | Mapping[str, Any] | None = None,
         *,
         bag: nn.Module | None = None,
         contrastive: nn.Module | None = None,
@@ -221,8 +223,13 @@ class Dehazer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfHaze
 
+        if isinstance(estimator, Mapping):
+            estimator = HazeEstimator(**estimator)
         if estimator is not None and not isinstance(estimator, nn.Module):
-            raise TypeError(f"`estimator` must be an nn.Module, got {type(estimator).__name__}.")
+            raise TypeError(
+                f"`estimator` must be an nn.Module or a HazeEstimator config dict, got "
+                f"{type(estimator).__name__}."
+            )
         if contrastive is not None and not callable(contrastive):
             raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
         self.estimator = HazeEstimator() if estimator is None else estimator
@@ -237,10 +244,11 @@ class Dehazer(nn.Module):
 
     @property
     def config(self) -> dict:
-        """Arguments that rebuild the inference part (the estimator and ``t_min``)."""
-        cfg = dict(getattr(self.estimator, "config", {}))
-        cfg["restore_t_min"] = self.t_min
-        return cfg
+        """Constructor arguments that rebuild the inference part: ``Dehazer(**config)``.
+
+        Used by :func:`pyisp_contrast.models.save_pretrained` / ``load_pretrained``.
+        """
+        return {"estimator": dict(getattr(self.estimator, "config", {})), "t_min": self.t_min}
 
     # -- inference -----------------------------------------------------------------------------
     def estimate(self, images: Tensor) -> HazeEstimate:
@@ -362,3 +370,14 @@ def _default_contrastive() -> nn.Module:
     from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
 
     return RatioContrastiveLoss(PixelStatistics(scales=(1, 4, 16)), L1Distance())
+
+
+def _register_architecture() -> None:
+    # load_pretrained / save_pretrained read their architectures from this public dict; adding
+    # the composition there lets a weight file name "Dehazer" (see models/weights/dehaze_default.md).
+    from pyisp_contrast.models.pretrained import ARCHITECTURES
+
+    ARCHITECTURES.setdefault("Dehazer", Dehazer)
+
+
+_register_architecture()

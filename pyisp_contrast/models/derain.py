@@ -14,6 +14,9 @@ clean image, negatives = the rainy input and the output re-rained by a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,7 +35,7 @@ class RainEstimator(nn.Module):
     than most streaks) without downsampling, which would blur the thin streaks; a last 3x3 conv gives
     the 3-channel layer. No normalisation, so the output scale follows the input's.
 
-    About 30k parameters with the defaults.
+    About 12k parameters with the defaults.
 
     Args:
         width: feature channels.
@@ -42,11 +45,11 @@ class RainEstimator(nn.Module):
         >>> net = RainEstimator()
         >>> net(torch.rand(2, 3, 24, 20)).shape
         torch.Size([2, 3, 24, 20])
-        >>> sum(p.numel() for p in net.parameters()) < 40_000
+        >>> sum(p.numel() for p in net.parameters()) < 20_000
         True
     """
 
-    def __init__(self, width: int = 24, dilations: tuple[int, ...] = (1, 2, 4, 8, 1)) -> None:
+    def __init__(self, width: int = 16, dilations: Sequence[int] = (1, 2, 4, 8, 1)) -> None:
         super().__init__()
         self.width = _check_positive_int(width, "width")
         dilations = tuple(dilations)
@@ -86,7 +89,8 @@ class Derainer(nn.Module):
     :attr:`bag`.
 
     Args:
-        estimator: the network (default: a new :class:`RainEstimator`).
+        estimator: the network, or a dict of :class:`RainEstimator` arguments (default: a new
+            :class:`RainEstimator`).
         bag: the :class:`~pyisp_contrast.isp.bags.BagOfRain` for negatives and synthetic inputs.
         contrastive: ``loss(anchor, positives, negatives)`` (default: ratio loss on
             :class:`~pyisp_contrast.contrastive.PixelStatistics` at scales 1 and 4 with L1 distance:
@@ -107,7 +111,7 @@ class Derainer(nn.Module):
 
     def __init__(
         self,
-        estimator: RainEstimator | None = None,
+        estimator: RainEstimator | Mapping[str, Any] | None = None,
         *,
         bag: nn.Module | None = None,
         contrastive: nn.Module | None = None,
@@ -118,8 +122,13 @@ class Derainer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfRain
 
+        if isinstance(estimator, Mapping):
+            estimator = RainEstimator(**estimator)
         if estimator is not None and not isinstance(estimator, nn.Module):
-            raise TypeError(f"`estimator` must be an nn.Module, got {type(estimator).__name__}.")
+            raise TypeError(
+                f"`estimator` must be an nn.Module or a RainEstimator config dict, got "
+                f"{type(estimator).__name__}."
+            )
         if contrastive is not None and not callable(contrastive):
             raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
         self.estimator = RainEstimator() if estimator is None else estimator
@@ -131,8 +140,8 @@ class Derainer(nn.Module):
 
     @property
     def config(self) -> dict:
-        """Arguments that rebuild the inference part (the estimator)."""
-        return dict(getattr(self.estimator, "config", {}))
+        """Constructor arguments that rebuild the inference part: ``Derainer(**config)``."""
+        return {"estimator": dict(getattr(self.estimator, "config", {}))}
 
     def forward(self, images: Tensor) -> Tensor:
         """Derain ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable."""
@@ -202,3 +211,13 @@ def _default_contrastive() -> nn.Module:
     from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
 
     return RatioContrastiveLoss(PixelStatistics(scales=(1, 4)), L1Distance())
+
+
+def _register_architecture() -> None:
+    # See pyisp_contrast.models.dehaze: lets a weight file name "Derainer".
+    from pyisp_contrast.models.pretrained import ARCHITECTURES
+
+    ARCHITECTURES.setdefault("Derainer", Derainer)
+
+
+_register_architecture()

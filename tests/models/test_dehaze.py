@@ -241,3 +241,16 @@ def test_custom_bag_is_used():
     model = _small_model(bag=BagOfHaze(beta=(0.0, 0.0)))
     clear = _rand(2, 3, 8, 8)
     torch.testing.assert_close(model.make_pair({"clear": clear})[0], clear)
+
+
+def test_save_and_load_pretrained_roundtrip(tmp_path):
+    from pyisp_contrast.models import load_pretrained, save_pretrained
+
+    model = Dehazer(HazeEstimator(width=8, t_min=0.07), t_min=0.15)
+    torch.nn.init.normal_(model.estimator.to_t.weight, std=0.1)
+    save_pretrained(model, tmp_path / "dh.pt", task="dehaze")
+    loaded = load_pretrained(tmp_path / "dh.pt")
+    assert isinstance(loaded, Dehazer) and not loaded.training
+    assert loaded.config == {"estimator": {"width": 8, "t_min": 0.07}, "t_min": 0.15}
+    x = _rand(1, 3, 16, 16)
+    torch.testing.assert_close(loaded.enhance(x), model.enhance(x))

@@ -125,3 +125,16 @@ def test_bad_input():
         RainEstimator(dilations=())
     with pytest.raises(TypeError, match="estimator"):
         Derainer(estimator=1)
+
+
+def test_save_and_load_pretrained_roundtrip(tmp_path):
+    from pyisp_contrast.models import load_pretrained, save_pretrained
+
+    model = Derainer({"width": 8, "dilations": [1, 2]})
+    torch.nn.init.normal_(model.estimator.tail.weight, std=0.1)
+    save_pretrained(model, tmp_path / "dr.pt", task="derain")
+    loaded = load_pretrained(tmp_path / "dr.pt")
+    assert isinstance(loaded, Derainer)
+    assert loaded.config == {"estimator": {"width": 8, "dilations": [1, 2]}}
+    x = _rand(1, 3, 16, 16)
+    torch.testing.assert_close(loaded.enhance(x), model.enhance(x))
