@@ -1,3 +1,33 @@
-"""metrics (in progress)."""
+"""Image-quality metrics for enhancement.
 
-__all__: list[str] = []
+- Full reference (held-out synthetic pairs): :func:`psnr`, :func:`ssim` (wrapping kornia.metrics).
+- No reference (real low-light photos): :func:`niqe` (Mittal et al. 2013, with a pristine model
+  fitted on the project's well-exposed training images) and :func:`loe` (lightness order error).
+"""
+
+from pyisp_contrast.metrics.full_reference import PSNR, SSIM, psnr, ssim
+from pyisp_contrast.metrics.loe import LOE, lightness_map, loe
+from pyisp_contrast.metrics.niqe import (
+    NIQE,
+    NIQE_BLOCK,
+    NIQEModel,
+    fit_niqe_model,
+    niqe,
+    niqe_features,
+)
+
+__all__ = [
+    "LOE",
+    "NIQE",
+    "NIQE_BLOCK",
+    "PSNR",
+    "SSIM",
+    "NIQEModel",
+    "fit_niqe_model",
+    "lightness_map",
+    "loe",
+    "niqe",
+    "niqe_features",
+    "psnr",
+    "ssim",
+]
