@@ -61,9 +61,14 @@ def _accepts(script: Path, option: str) -> bool:
     return f'"{option}"' in text or f"'{option}'" in text
 
 
-def command(script: Path, *, quick: bool, device: str) -> tuple[list[str], str]:
+def command(
+    script: Path, *, quick: bool, device: str, out: Path | None = None
+) -> tuple[list[str], str]:
     """The command line for one script and the device it will actually use."""
     cmd = [sys.executable, str(script)]
+    if out is not None and out.resolve() != common.RESULTS_DIR.resolve():
+        if "base_parser(" in script.read_text() or _accepts(script, "--out"):
+            cmd += ["--out", str(out)]
     if quick and _accepts(script, "--quick"):
         cmd.append("--quick")
     used = "cpu"
@@ -103,7 +108,7 @@ def run_all(
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     for name in names:
         script = scripts[name]
-        cmd, used_device = command(script, quick=quick, device=device)
+        cmd, used_device = command(script, quick=quick, device=device, out=results_dir)
         info: dict[str, Any] = {
             "name": name,
             "script": _rel(script),

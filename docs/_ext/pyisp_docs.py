@@ -381,7 +381,8 @@ def _bench_common():
 def write_benchmark_pages(docs: Path = DOCS) -> None:
     """Render ``benchmarks/results`` into ``_generated/benchmarks.rst`` and ``evaluation.rst``."""
     common = _bench_common()
-    results_dir = ROOT / "benchmarks" / "results"
+    # PYISP_DOCS_RESULTS points the docs at another results folder (e.g. a GPU run's)
+    results_dir = Path(os.environ.get("PYISP_DOCS_RESULTS", ROOT / "benchmarks" / "results"))
     img_dir = docs / GENERATED / "bench_img"
     img_dir.mkdir(parents=True, exist_ok=True)
     results = []
