@@ -1,0 +1,205 @@
+"""Tests for pyisp_contrast.core.checks."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from pyisp_contrast.core.checks import (
+    RANGE_TOLERANCE,
+    as_batch_param,
+    check_finite,
+    check_generator,
+    check_image,
+    check_labels,
+    unbatch,
+    value_checks,
+    value_checks_enabled,
+)
+
+# ----------------------------------------------------------------------------------- check_image
+
+
+def test_check_image_batched_and_unbatched(device, dtype) -> None:
+    x = torch.rand(2, 3, 4, 5, device=device, dtype=dtype)
+    y, unb = check_image(x)
+    assert y is x and unb is False
+    y, unb = check_image(x[0])
+    assert y.shape == (1, 3, 4, 5) and unb is True
+    assert unbatch(y, unb).shape == (3, 4, 5)
+    assert unbatch(x, False) is x
+
+
+def test_check_image_accepts_grey_and_any_channels_when_asked() -> None:
+    check_image(torch.rand(1, 1, 2, 2))
+    check_image(torch.rand(1, 5, 2, 2), channels=None)
+    with pytest.raises(ValueError, match="3 channels"):
+        check_image(torch.rand(1, 1, 2, 2), channels=(3,))
+
+
+@pytest.mark.parametrize(
+    "x,exc,match",
+    [
+        ([[0.5]], TypeError, "must be a torch.Tensor"),
+        (torch.zeros(1, 3, 2, 2, dtype=torch.uint8), TypeError, "images.float"),
+        (torch.zeros(1, 3, 2, 2, dtype=torch.bool), TypeError, "floating-point"),
+        (torch.zeros(2, 2), ValueError, r"\(B, C, H, W\) or \(C, H, W\)"),
+        (torch.zeros(1, 1, 3, 2, 2), ValueError, "shape"),
+        (torch.zeros(0, 3, 2, 2), ValueError, "empty batch"),
+        (torch.zeros(1, 3, 0, 2), ValueError, "empty spatial size"),
+        (torch.zeros(1, 2, 2, 2), ValueError, "1 or 3 channels"),
+        (torch.full((1, 3, 2, 2), float("nan")), ValueError, "NaN or inf"),
+        (torch.full((1, 3, 2, 2), float("inf")), ValueError, "NaN or inf"),
+        (torch.full((1, 3, 2, 2), 1.5), ValueError, r"\[0, 1\].*max 1\.5"),
+        (torch.full((1, 3, 2, 2), -0.5), ValueError, r"min -0\.5"),
+    ],
+)
+def test_check_image_errors(x, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        check_image(x, "images")
+
+
+def test_check_image_names_the_argument_and_batched_only() -> None:
+    with pytest.raises(ValueError, match="`positives`"):
+        check_image(torch.full((1, 3, 2, 2), 2.0), "positives")
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\), got"):
+        check_image(torch.rand(3, 2, 2), allow_unbatched=False)
+
+
+def test_range_tolerance_and_range_switch() -> None:
+    check_image(torch.full((1, 1, 1, 1), 1 + RANGE_TOLERANCE / 2))
+    check_image(torch.full((1, 1, 1, 1), -RANGE_TOLERANCE / 2))
+    check_image(torch.full((1, 1, 1, 1), 7.0), check_range=False)
+    with pytest.raises(ValueError, match="NaN"):  # finiteness is still checked
+        check_image(torch.full((1, 1, 1, 1), float("nan")), check_range=False)
+
+
+def test_value_checks_context_switches_off_and_restores() -> None:
+    assert value_checks_enabled()
+    with value_checks(False):
+        assert not value_checks_enabled()
+        check_image(torch.full((1, 3, 2, 2), float("nan")))  # not checked
+        check_finite(torch.tensor([float("inf")]), "x")
+        with value_checks(True):
+            assert value_checks_enabled()
+        assert not value_checks_enabled()
+    assert value_checks_enabled()
+
+
+def test_value_checks_restored_after_exception() -> None:
+    with pytest.raises(RuntimeError), value_checks(False):
+        raise RuntimeError
+    assert value_checks_enabled()
+
+
+def test_value_checks_are_per_thread() -> None:
+    seen = []
+    with value_checks(False):
+        t = threading.Thread(target=lambda: seen.append(value_checks_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_check_finite() -> None:
+    check_finite(torch.zeros(3), "x")
+    check_finite(torch.zeros(0), "x")
+    with pytest.raises(ValueError, match="`weights` contains NaN"):
+        check_finite(torch.tensor([1.0, float("nan")]), "weights")
+
+
+# -------------------------------------------------------------------------------- as_batch_param
+
+
+def test_as_batch_param_forms(dtype) -> None:
+    like = torch.zeros(3, 1, 2, 2, dtype=dtype)
+    p = as_batch_param(2.0, 3, "g", like=like)
+    assert p.shape == (3, 1, 1, 1) and p.dtype == dtype and p.flatten().tolist() == [2.0] * 3
+    p = as_batch_param(2, 3, "g", like=like)  # ints are numbers too
+    assert p.flatten().tolist() == [2.0] * 3
+    p = as_batch_param(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), 3, "g", like=like)
+    assert p.dtype == dtype and p.flatten().tolist() == [1.0, 2.0, 3.0]
+    p = as_batch_param(torch.tensor(4.0), 3, "g", like=like)
+    assert p.flatten().tolist() == [4.0] * 3
+    p = as_batch_param(torch.tensor([5.0]), 3, "g", like=like)
+    assert p.flatten().tolist() == [5.0] * 3
+
+
+def test_as_batch_param_keeps_gradients() -> None:
+    v = torch.tensor([1.0, 2.0], requires_grad=True)
+    p = as_batch_param(v, 2, "g", like=torch.zeros(2, 1, 1, 1))
+    (p.sum() * 3).backward()
+    assert v.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "value,kwargs,exc,match",
+    [
+        (True, {}, TypeError, "float or a"),
+        ("2", {}, TypeError, "float or a"),
+        (None, {}, TypeError, "float or a"),
+        (torch.ones(2), {}, ValueError, r"shape \(3,\)"),
+        (torch.ones(3, 1), {}, ValueError, "one value per image"),
+        (torch.ones(3, dtype=torch.complex64), {}, TypeError, "real"),
+        (float("nan"), {}, ValueError, "finite"),
+        (float("inf"), {}, ValueError, "finite"),
+        (0.0, {"low": 0.0, "low_inclusive": False}, ValueError, r"must lie in \(0, inf"),
+        (-1.0, {"low": 0.0}, ValueError, r"\[0, inf\]"),
+        (2.0, {"low": 0.0, "high": 1.0}, ValueError, r"\[0, 1\]"),
+        (1.0, {"high": 1.0, "high_inclusive": False}, ValueError, r"must lie in .-inf, 1\)"),
+        (torch.tensor([0.5, 0.5, 3.0]), {"high": 1.0}, ValueError, r"got \[0\.5, 0\.5, 3\.0\]"),
+    ],
+)
+def test_as_batch_param_errors(value, kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        as_batch_param(value, 3, "gamma", like=torch.zeros(3, 1, 1, 1), **kwargs)
+
+
+def test_as_batch_param_bounds_inclusive_by_default_and_skipped_when_off() -> None:
+    like = torch.zeros(1, 1, 1, 1)
+    as_batch_param(0.0, 1, "g", like=like, low=0.0, high=1.0)
+    as_batch_param(1.0, 1, "g", like=like, low=0.0, high=1.0)
+    with value_checks(False):
+        assert float(as_batch_param(5.0, 1, "g", like=like, high=1.0)) == 5.0
+
+
+# ----------------------------------------------------------------------------------- check_labels
+
+
+def test_check_labels() -> None:
+    lab = torch.zeros(2, 3, 4, dtype=torch.int32)
+    out = check_labels(lab, shape=(2, 3, 4))
+    assert out.dtype == torch.int64 and out.shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize(
+    "labels,kwargs,exc,match",
+    [
+        (torch.zeros(2, 3, 4), {}, TypeError, "integer tensor"),
+        (torch.zeros(2, 3, 4, dtype=torch.bool), {}, TypeError, "integer tensor"),
+        (torch.zeros(3, 4, dtype=torch.long), {}, ValueError, r"\(B, H, W\)"),
+        (torch.zeros(2, 3, 4, dtype=torch.long), {"shape": (2, 3, 5)}, ValueError, "need"),
+        (torch.zeros(0, 3, 4, dtype=torch.long), {}, ValueError, "empty"),
+        (-torch.ones(1, 2, 2, dtype=torch.long), {}, ValueError, "non-negative"),
+        ([[0]], {}, TypeError, "torch.Tensor"),
+    ],
+)
+def test_check_labels_errors(labels, kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        check_labels(labels, "labels", **kwargs)
+
+
+# -------------------------------------------------------------------------------- check_generator
+
+
+def test_check_generator() -> None:
+    assert check_generator(None, torch.device("cpu")) is None
+    g = torch.Generator()
+    assert check_generator(g, torch.device("cpu")) is g
+    assert check_generator(g, "cpu") is g
+    with pytest.raises(TypeError, match=r"torch\.Generator or None"):
+        check_generator(0, torch.device("cpu"))
+    with pytest.raises(ValueError, match="device='cuda'"):
+        check_generator(g, torch.device("cuda"))
