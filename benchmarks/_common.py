@@ -495,7 +495,7 @@ def result_to_rst(result: Mapping[str, Any], image_dir: str = "", heading: str =
     parts = [title, heading * len(title), ""]
     m = result.get("machine") or {}
     facts = [
-        f"device ``{result.get('device', 'cpu')}``",
+        f"device {result.get('device', 'cpu')}",
         f"{m['processor']}" if m.get("processor") else "",
         f"{m['cpu_count']} CPUs" if m.get("cpu_count") else "",
         f"torch {m['torch']}" if m.get("torch") else "",

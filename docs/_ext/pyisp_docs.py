@@ -413,9 +413,9 @@ def write_benchmark_pages(docs: Path = DOCS) -> None:
             summary_png = results_dir / "summary.png"
             if summary_png.is_file():
                 shutil.copy2(summary_png, img_dir / "summary.png")
-                parts += ["", ".. image:: bench_img/summary.png", "   :width: 100%", ""]
+                parts += ["", ".. image:: /_generated/bench_img/summary.png", "   :width: 100%", ""]
         for r in items:
-            parts.append(common.result_to_rst(r, image_dir="bench_img", heading="-"))
+            parts.append(common.result_to_rst(r, image_dir="/_generated/bench_img", heading="-"))
         return "\n".join(parts)
 
     _write_if_changed(docs / GENERATED / "benchmarks.rst.inc", render(speed, True))
