@@ -14,6 +14,9 @@ from collections.abc import Sequence
 #: Sub-command name -> module inside this package.
 COMMANDS: dict[str, str] = {
     "demo": "demo",
+    "enhance": "enhance",
+    "evaluate": "evaluate",
+    "train": "train",
 }
 
 __all__ = ["COMMANDS", "build_parser", "main"]

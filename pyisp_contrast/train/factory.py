@@ -58,7 +58,22 @@ register_model("pie", _lazy("pyisp_contrast.models.pie", "PIE"))
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
-    """Build the model registered as ``name`` with ``kwargs``."""
+    """Build the model registered as ``name`` with ``kwargs``.
+
+    ``name`` may also be an import path ``"package.module:Factory"`` (a class or function), so a
+    config file can train a model of your own without registering it first.
+
+    Example:
+        >>> type(build_model("torch.nn:Identity")).__name__
+        'Identity'
+    """
+    if name not in MODEL_FACTORIES and ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"cannot import model factory {name!r}: {exc}") from exc
+        return factory(**kwargs)
     if name not in MODEL_FACTORIES:
         raise ValueError(
             f"unknown model {name!r}; registered models: {', '.join(sorted(MODEL_FACTORIES))}. "

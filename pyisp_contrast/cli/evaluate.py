@@ -1,0 +1,275 @@
+"""``pyisp-contrast evaluate``: no-reference (and, with ground truth, paired) scores of an enhancer.
+
+The recipe is the one the project's targets were measured with: each image is resized so its long
+side is at most ``--max-side`` (bicubic, on 8-bit values), enhanced, and the result quantised to 8 bits
+as a saved PNG would be; then NIQE (the library's, lower is better), LOE (50x50 lightness grid, lower
+keeps the light order) and the mean brightness of input and output. With ``--gt DIR`` (images paired
+by file stem) also PSNR and SSIM against the ground truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+EPILOG = """\
+outputs (with -o OUT):
+  OUT/metrics.json       per-image scores and their means
+  OUT/before_after.png   a figure of the first --figure-images inputs and results
+  OUT/enhanced/*.png     the results, with --save-images
+
+Special --weights values: "input" scores the unenhanced inputs (a baseline).
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score an enhancer on a folder (NIQE, LOE, brightness; PSNR/SSIM with --gt)",
+        description=__doc__.splitlines()[0].split(": ", 1)[1],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--low",
+        required=True,
+        nargs="+",
+        metavar="DIR",
+        help="low-light images (folders/files/globs)",
+    )
+    p.add_argument(
+        "--gt", default=None, metavar="DIR", help="ground-truth images paired by file stem"
+    )
+    p.add_argument(
+        "--weights", default="pie-default", metavar="PATH|NAME", help="(default: %(default)s)"
+    )
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
+    p.add_argument("--max-side", type=int, default=1200, metavar="N", help="(default: %(default)s)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT", help="folder for JSON and figure")
+    p.add_argument(
+        "--figure-images", type=int, default=4, metavar="K", help="(default: %(default)s)"
+    )
+    p.add_argument("--save-images", action="store_true", help="also write the enhanced images")
+    p.add_argument("--per-image", action="store_true", help="print one table row per image")
+    return p
+
+
+def load_resized(path: str | Path, max_side: int | None):
+    """An image as ``(3, H, W)`` float in [0, 1], resized (PIL bicubic on 8 bits) to ``max_side``."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from pyisp_contrast.core.io import ImageReadError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if max_side and max(im.size) > max_side:
+                s = max_side / max(im.size)
+                im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.BICUBIC)
+            arr = np.asarray(im)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path}: cannot read image ({exc})") from exc
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255
+
+
+def evaluate_images(
+    enhance: Callable,
+    paths: Sequence[Path],
+    *,
+    gt_dir: str | Path | None = None,
+    max_side: int | None = 1200,
+    keep: int = 0,
+    save_dir: str | Path | None = None,
+    progress: bool = False,
+) -> dict:
+    """Score ``enhance`` (``(1, 3, H, W) -> (1, 3, H, W)`` in [0, 1]) on image files.
+
+    Returns:
+        ``{"images": [per-image dict], "mean": {metric: mean}, "failed": [path], "examples":
+        [(input, output) tensors of the first ``keep`` images]}``.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from pyisp_contrast.core.io import write_image
+    from pyisp_contrast.metrics import loe, niqe, psnr, ssim
+
+    gt_index = {}
+    if gt_dir is not None:
+        from pyisp_contrast.core.io import find_images
+
+        gt_index = {p.stem: p for p in find_images([gt_dir])}
+    rows, failed, examples = [], [], []
+    for path in tqdm(paths, disable=not progress, unit="img", desc="evaluate"):
+        try:
+            x = load_resized(path, max_side)
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                y = enhance(x[None])[0].float().cpu().clamp(0, 1)
+            seconds = time.perf_counter() - t0
+            y = torch.round(y * 255) / 255  # what a saved 8-bit PNG holds
+            row = {
+                "image": str(path),
+                "size": list(x.shape[-2:]),
+                "seconds": seconds,
+                "niqe_input": float(niqe(x)),
+                "niqe": float(niqe(y)),
+                "loe": float(loe(x, y)),
+                "brightness_input": float(x.mean()),
+                "brightness": float(y.mean()),
+            }
+            gt_path = gt_index.get(Path(path).stem)
+            if gt_path is not None:
+                g = load_resized(gt_path, None)
+                if g.shape != y.shape:
+                    import torch.nn.functional as F
+
+                    g = F.interpolate(g[None], size=y.shape[-2:], mode="bicubic", antialias=True)[
+                        0
+                    ].clamp(0, 1)
+                row["psnr"] = float(psnr(y, g))
+                row["ssim"] = float(ssim(y, g))
+            rows.append(row)
+            if len(examples) < keep:
+                examples.append((x, y))
+            if save_dir is not None:
+                write_image(Path(save_dir) / f"{Path(path).stem}.png", y)
+        except Exception as exc:  # report and go on with the others
+            failed.append(str(path))
+            tqdm.write(
+                f"error: {exc if str(path) in str(exc) else f'{path}: {exc}'}", file=sys.stderr
+            )
+    keys = [k for k in ("niqe_input", "niqe", "loe", "brightness_input", "brightness", "psnr", "ssim", "seconds")
+            if any(k in r for r in rows)]  # fmt: skip
+    mean = {}
+    for k in keys:
+        vals = [r[k] for r in rows if k in r and math.isfinite(r[k])]
+        mean[k] = sum(vals) / len(vals) if vals else math.nan
+    return {"images": rows, "mean": mean, "failed": failed, "examples": examples}
+
+
+def format_table(rows: list[tuple[str, dict]]) -> str:
+    """A plain-text table: one ``(label, means)`` per line."""
+    cols = ["niqe", "loe", "brightness", "psnr", "ssim", "seconds"]
+    cols = [c for c in cols if any(c in m for _, m in rows)]
+    width = max([len(label) for label, _ in rows] + [6])
+    head = f"{'method':<{width}}  " + "  ".join(f"{c:>10}" for c in cols)
+    lines = [head, "-" * len(head)]
+    for label, m in rows:
+        cells = "  ".join(f"{m[c]:>10.4g}" if c in m else f"{'':>10}" for c in cols)
+        lines.append(f"{label:<{width}}  {cells}")
+    return "\n".join(lines)
+
+
+def save_figure(
+    examples: list, path: str | Path, *, titles: Sequence[str] = ("input", "enhanced")
+) -> None:
+    """Before/after figure: one column per example, one row per stage."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = len(examples)
+    if k == 0:
+        return
+    stages = len(examples[0])
+    fig, axes = plt.subplots(stages, k, figsize=(3 * k, 2.4 * stages), squeeze=False)
+    for j, images in enumerate(examples):
+        for i, img in enumerate(images):
+            ax = axes[i][j]
+            ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j == 0 and i < len(titles):
+                ax.set_ylabel(titles[i])
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pyisp_contrast.core.io import find_images
+    from pyisp_contrast.train.distributed import resolve_device
+
+    def error(msg: str) -> int:
+        print(f"pyisp-contrast evaluate: error: {msg}", file=sys.stderr)
+        return 2
+
+    try:
+        paths = find_images(args.low)
+    except FileNotFoundError as exc:
+        return error(str(exc))
+    if args.gt is not None and not Path(args.gt).is_dir():
+        return error(f"--gt {args.gt}: not a folder")
+    if args.weights == "input":
+        label = "input"
+
+        def enhance(x):
+            return x
+    else:
+        from pyisp_contrast.models import load_pretrained
+
+        try:
+            device = resolve_device(args.device)
+            model = load_pretrained(args.weights, device=device)
+        except (OSError, ValueError, RuntimeError) as exc:
+            return error(str(exc))
+        label = str(args.weights)
+
+        def enhance(x):
+            return model.enhance(x.to(device))
+
+    out = Path(args.output) if args.output else None
+    result = evaluate_images(
+        enhance,
+        paths,
+        gt_dir=args.gt,
+        max_side=args.max_side,
+        keep=args.figure_images if out else 0,
+        save_dir=(out / "enhanced") if (out and args.save_images) else None,
+        progress=sys.stderr.isatty(),
+    )
+    m = result["mean"]
+    table = [
+        (
+            "input",
+            {
+                "niqe": m.get("niqe_input", math.nan),
+                "brightness": m.get("brightness_input", math.nan),
+            },
+        )
+    ]
+    if label != "input":
+        table.append((label, {k: v for k, v in m.items() if not k.endswith("_input")}))
+    if args.per_image:
+        table += [(Path(r["image"]).name, {k: v for k, v in r.items() if isinstance(v, float) and not k.endswith("_input")})
+                  for r in result["images"]]  # fmt: skip
+    print(
+        f"{len(result['images'])} images from {', '.join(args.low)} (long side <= {args.max_side} px)"
+    )
+    print(format_table(table))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        payload = {k: v for k, v in result.items() if k != "examples"}
+        payload.update(
+            {"weights": label, "max_side": args.max_side, "niqe_model": "pyisp_contrast shipped"}
+        )
+        (out / "metrics.json").write_text(json.dumps(payload, indent=2))
+        save_figure(result["examples"], out / "before_after.png")
+        print(f"wrote {out / 'metrics.json'} and {out / 'before_after.png'}")
+    if result["failed"]:
+        print(
+            f"{len(result['failed'])} image(s) failed: {', '.join(result['failed'])}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+
+import torch
+
+from pyisp_contrast.cli import main
+from pyisp_contrast.core.io import write_image
+from pyisp_contrast.models import FastCurveEstimator, save_pretrained
+
+
+def _folders(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    low, gt = tmp_path / "low", tmp_path / "gt"
+    for i in range(2):
+        clean = torch.rand(3, 100, 130, generator=g)
+        write_image(gt / f"p{i}.png", clean)
+        write_image(low / f"p{i}.png", clean * 0.2)
+    return low, gt
+
+
+def test_evaluate_writes_table_json_and_figure(tmp_path, capsys):
+    low, gt = _folders(tmp_path)
+    torch.manual_seed(0)
+    weights = tmp_path / "w.pt"
+    save_pretrained(FastCurveEstimator(), weights)
+    out = tmp_path / "eval"
+    code = main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", str(weights), "-o", str(out),
+                 "--device", "cpu", "--save-images", "--figure-images", "2"])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "niqe" in text and "loe" in text and "psnr" in text
+    data = json.loads((out / "metrics.json").read_text())
+    assert len(data["images"]) == 2 and not data["failed"]
+    assert {"niqe", "loe", "brightness", "psnr", "ssim", "niqe_input"} <= set(data["mean"])
+    assert (out / "before_after.png").stat().st_size > 0
+    assert sorted(p.name for p in (out / "enhanced").iterdir()) == ["p0.png", "p1.png"]
+
+
+def test_input_baseline_scores_identity(tmp_path, capsys):
+    low, gt = _folders(tmp_path)
+    out = tmp_path / "eval"
+    assert (
+        main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", "input", "-o", str(out)])
+        == 0
+    )
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["mean"]["loe"] == 0.0
+    assert abs(data["mean"]["niqe"] - data["mean"]["niqe_input"]) < 1e-6
+
+
+def test_bad_files_and_folders(tmp_path, capsys):
+    low, _ = _folders(tmp_path)
+    (low / "zz.png").write_bytes(b"broken")
+    assert main(["evaluate", "--low", str(low), "--weights", "input"]) == 1
+    assert "zz.png" in capsys.readouterr().err
+    assert main(["evaluate", "--low", str(tmp_path / "none")]) == 2
+    assert main(["evaluate", "--low", str(low), "--gt", str(tmp_path / "none")]) == 2

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from pyisp_contrast.cli import main
+from pyisp_contrast.core.io import write_image
+from pyisp_contrast.train import TrainConfig, load_checkpoint, register_model
+
+
+class _TinyCurve(nn.Module):
+    """One global gain per channel; the loss pulls the mean brightness of the output to the positive's."""
+
+    def __init__(self, init: float = 0.0) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.full((1, 3, 1, 1), init) + 0.01 * torch.randn(1, 3, 1, 1))
+
+    def training_step(self, batch):
+        out = (batch["low"] * torch.exp(self.gain)).clamp(0, 1)
+        total = (out.mean() - batch["normal"].mean()) ** 2
+        return {"total": total, "brightness": out.mean()}
+
+    def validation_images(self, batch):
+        return (batch["low"] * torch.exp(self.gain)).clamp(0, 1)
+
+
+register_model("tiny-cli-test", _TinyCurve, overwrite=True)
+
+
+def _setup(tmp_path, **kw):
+    normal = tmp_path / "normal"
+    g = torch.Generator().manual_seed(0)
+    for i in range(10):
+        write_image(normal / f"n{i}.png", torch.rand(3, 20, 22, generator=g))
+    base = dict(normal=[str(normal)], crop=16, batch_size=2, iterations=4, checkpoint_every=2,
+                lr=0.05, model="tiny-cli-test", model_kwargs={"init": 0.5}, device="cpu",
+                out_dir=str(tmp_path / "run"), log_every=1, val_images=2)  # fmt: skip
+    base.update(kw)
+    cfg = TrainConfig(**base)
+    path = tmp_path / "run.toml"
+    path.write_text(cfg.to_toml())
+    return path
+
+
+def test_train_then_resume_matches_one_run(tmp_path, capsys):
+    cfg = _setup(tmp_path / "a")
+    assert main(["train", "--config", str(cfg)]) == 0
+    run = tmp_path / "a" / "run"
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {
+        "step_000002.pt",
+        "step_000004.pt",
+        "last.pt",
+    }
+    assert {p.name for p in (run / "val").iterdir()} == {"step_000002.png", "step_000004.png"}
+    assert "done: step 4" in capsys.readouterr().err
+    # continue to 7 steps ...
+    assert main(["train", "--config", str(cfg), "--resume", "--iterations", "7"]) == 0
+    resumed = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert resumed["step"] == 7
+    # ... which equals a run straight to 7 steps (default low-light synthesis included)
+    straight = _setup(tmp_path / "b", iterations=7)
+    assert main(["train", "--config", str(straight)]) == 0
+    ref = load_checkpoint(tmp_path / "b" / "run" / "checkpoints" / "last.pt")
+    torch.testing.assert_close(resumed["model"], ref["model"], rtol=0, atol=0)
+    assert not torch.allclose(ref["model"]["gain"], torch.full((1, 3, 1, 1), 0.5), atol=1e-3)
+
+
+def test_config_errors_exit_2(tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('normal = ["x"]\nlearning_rate = 3\n')
+    assert main(["train", "--config", str(cfg)]) == 2
+    assert "learning_rate" in capsys.readouterr().err
+    assert main(["train", "--config", str(tmp_path / "missing.toml")]) == 2
+    good = _setup(tmp_path, model="no-such-model")
+    assert main(["train", "--config", str(good)]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+    ident = _setup(tmp_path, model="torch.nn:Identity", model_kwargs={})
+    assert main(["train", "--config", str(ident)]) == 2
+    assert "training_step" in capsys.readouterr().err
