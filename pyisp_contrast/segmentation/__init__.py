@@ -13,11 +13,16 @@ from pyisp_contrast.segmentation.regions import (
     region_stats,
     relabel_sequential,
 )
+from pyisp_contrast.segmentation.slic import SLIC, Superpixels, slic, slic_grid
 
 __all__ = [
+    "SLIC",
     "RegionStats",
+    "Superpixels",
     "boundaries",
     "paint",
     "region_stats",
     "relabel_sequential",
+    "slic",
+    "slic_grid",
 ]

@@ -8,6 +8,10 @@ EXPECTED = {
     "paint",
     "region_stats",
     "relabel_sequential",
+    "SLIC",
+    "Superpixels",
+    "slic",
+    "slic_grid",
 }
 
 
