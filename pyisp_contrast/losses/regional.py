@@ -147,6 +147,10 @@ class RegionalBrightnessConsistency(nn.Module):
             ``n_segments`` and ``compactness``.
         n_segments: superpixels per image for the default SLIC.
         compactness: SLIC compactness for the default.
+        slic_device: where the default SLIC runs; ``"cpu"`` (default) copies the input to the CPU
+            and the labels back, because the numba CPU kernel was measured ~15x faster than the
+            torch path on an H200 for a 2 x 384 x 384 batch (15 ms against 250 ms); ``None``
+            runs it where the images are.
         weighting: optional callable from the input's grey-level :class:`RegionStats` to ``(B, K)``
             weights, e.g. :class:`BrightnessWeighting`; ``None`` weighs all regions alike (PIE).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
@@ -164,6 +168,7 @@ class RegionalBrightnessConsistency(nn.Module):
         *,
         n_segments: int = 100,
         compactness: float = 10.0,
+        slic_device: str | torch.device | None = "cpu",
         weighting: WeightingFn | None = None,
         reduction: Reduction = "mean",
     ) -> None:
@@ -177,6 +182,7 @@ class RegionalBrightnessConsistency(nn.Module):
         self.labels_fn = labels_fn
         self.n_segments = n_segments
         self.compactness = compactness
+        self.slic_device = None if slic_device is None else torch.device(slic_device)
         self.weighting = weighting
         self.reduction = reduction
 
@@ -186,10 +192,13 @@ class RegionalBrightnessConsistency(nn.Module):
             if self.labels_fn is None:
                 from pyisp_contrast.segmentation.slic import slic
 
-                out = slic(original, n_segments=self.n_segments, compactness=self.compactness)
+                src = original if self.slic_device is None else original.to(self.slic_device)
+                out = slic(src, n_segments=self.n_segments, compactness=self.compactness)
             else:
                 out = self.labels_fn(original)
         labels = getattr(out, "labels", out)
+        if isinstance(labels, Tensor):
+            labels = labels.to(original.device, non_blocking=True)
         if not isinstance(labels, Tensor):
             raise TypeError(
                 f"`labels_fn` must return a (B, H, W) tensor or a result with `labels`, got {type(out).__name__}."

@@ -373,7 +373,7 @@ class FastCurveEstimator(nn.Module):
         return CurveOutput(apply_curve_maps(x, curves, self.iterations), curves)
 
     @torch.no_grad()
-    def enhance(self, images: Tensor, *, rows: int = 256) -> Tensor:
+    def enhance(self, images: Tensor, *, rows: int = 64) -> Tensor:
         """Enhance for inference: no gradient, memory bounded by blocks of ``rows`` image rows.
 
         The low-resolution maps are upsampled (separable bilinear, the same arithmetic as
@@ -383,7 +383,9 @@ class FastCurveEstimator(nn.Module):
 
         Args:
             images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
-            rows: rows per block (>= 1).
+            rows: rows per block (>= 1). Blocks small enough to stay in cache while all the
+                curve iterations run make this faster as well as lighter (64 measured fastest at
+                1200 px on CPU).
 
         Returns:
             Enhanced images, same shape, in [0, 1].

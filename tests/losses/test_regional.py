@@ -189,3 +189,14 @@ def test_unbatched_and_bad_inputs():
         RegionalBrightnessConsistency(labels_fn=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="labels_fn"):
         RegionalBrightnessConsistency(labels_fn=lambda im: [1])(x[None], x[None])
+
+
+@pytest.mark.cuda
+def test_default_slic_runs_on_cpu_and_labels_return_to_device(device):
+    x = torch.rand(2, 3, 32, 32, device=device)
+    loss = RegionalBrightnessConsistency(n_segments=8)
+    labels = loss.compute_labels(x)
+    assert labels.device.type == device.type and labels.shape == (2, 32, 32)
+    cpu = RegionalBrightnessConsistency(n_segments=8).compute_labels(x.cpu())
+    torch.testing.assert_close(labels.cpu(), cpu)
+    assert torch.isfinite(loss(x, x))

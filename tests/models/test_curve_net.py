@@ -213,4 +213,5 @@ def test_cuda_matches_cpu(device):
         x = torch.rand(1, 3, 300, 200)
         ref = net.enhance(x)
         out = net.to(device).enhance(x.to(device)).cpu()
-        torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+        # cuDNN may run the convolutions in TF32 (10-bit mantissa): curve maps agree to ~1e-3.
+        torch.testing.assert_close(out, ref, atol=2e-3, rtol=1e-3)
