@@ -112,9 +112,3 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 
-# -- Narrow, temporary suppressions (each names its cause) ----------------------------------------
-suppress_warnings = [
-    # pyisp_contrast/cli/__init__.py lists a "demo" sub-command whose module does not exist yet
-    # (it is being replaced by "enhance"); the CLI page marks it instead of failing the build.
-    "pyisp_docs.cli",
-]
