@@ -102,7 +102,9 @@ class UnpairedImageFolders(Dataset):
     """Unpaired (low-light, normal-light) image crops from folders.
 
     Each item is a dict ``{"low": (3, crop, crop), "normal": (3, crop, crop), "low_path": str,
-    "normal_path": str, "index": int}``. The normal (positive) image is drawn at random, independently of
+    "normal_path": str, "index": int}``; synthesised items also hold ``"clean"``, the crop the low
+    input was made from (a ground truth for PSNR/SSIM on held-out synthetic pairs; the training
+    losses do not use it). The normal (positive) image is drawn at random, independently of
     the low one, as in PIE's unpaired training. Without ``low``, the low input is the ``index``-th
     normal image of the split degraded by ``synthesize`` (default
     :func:`pyisp_contrast.isp.degrade.low_light`); ``low_path`` then names that source image.
@@ -247,6 +249,7 @@ class UnpairedImageFolders(Dataset):
         normal_start = int(torch.randint(len(self.normal_paths), (1,), generator=g))
         normal, normal_path = self._read(self.normal_paths, normal_start)
         normal = self._flip(self._crop(normal, g), g)
+        extra = {}
         if self.low_paths is not None:
             low, low_path = self._read(self.low_paths, index % len(self.low_paths))
             low = self._flip(self._crop(low, g), g)
@@ -255,12 +258,14 @@ class UnpairedImageFolders(Dataset):
             source = self._flip(self._crop(source, g), g)
             out = self.synthesize(source[None], g, **self.synthesize_kwargs)
             low = (out[0] if isinstance(out, tuple) else out)[0].clamp(0, 1)
+            extra["clean"] = source.contiguous()
         return {
             "low": low.contiguous(),
             "normal": normal.contiguous(),
             "low_path": str(low_path),
             "normal_path": str(normal_path),
             "index": index,
+            **extra,
         }
 
 

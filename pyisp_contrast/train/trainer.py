@@ -11,7 +11,8 @@ can be trained. Run folder layout (``config.out_dir``)::
     config.toml                 the configuration of the run
     log.jsonl                   one JSON object per logged step (losses averaged over the window)
     checkpoints/step_XXXXXX.pt  periodic checkpoints; checkpoints/last.pt the latest
-    val/step_XXXXXX.png         rows: input, output, positive, for the first validation images
+    val/step_XXXXXX.png         rows: input, output, and the clean source (synthetic inputs) or
+                                the positive, for the first validation images
 
 Exactness: at the start of every step the torch (CPU and CUDA), numpy and Python generators are
 reseeded from ``(seed, step, rank)``, and the data stream is a pure function of ``(seed, position)``
@@ -328,7 +329,8 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, *, write_grid: bool) -> dict[str, float]:
-        """Validation losses (``val/<term>``) and, when asked, the PNG grid ``val/step_XXXXXX.png``.
+        """Validation losses (``val/<term>``), PSNR/SSIM against the clean source of synthetic
+        inputs (``val/psnr``, ``val/ssim``) and, when asked, the PNG grid ``val/step_XXXXXX.png``.
 
         Runs with forked RNG state so that validating does not change the training run.
         """
@@ -347,12 +349,25 @@ class Trainer:
                     for k, v in out.items()
                     if isinstance(v, Tensor)
                 }
-                if write_grid and callable(getattr(self.model, "validation_images", None)):
-                    enhanced = self.model.validation_images(batch)
-                    rows = [r.float().cpu() for r in (batch.get("low"), enhanced, batch.get("normal"))
-                            if isinstance(r, Tensor) and r.shape == enhanced.shape]  # fmt: skip
-                    path = self.out_dir / "val" / f"{self._step_name()}.png"
-                    write_image(path, image_grid(rows).clamp(0, 1))
+                if callable(getattr(self.model, "validation_images", None)):
+                    enhanced = self.model.validation_images(batch).clamp(0, 1)
+                    # Synthetic pairs carry their clean source: a ground truth to score and show.
+                    reference = batch.get("clean", batch.get("normal"))
+                    if (
+                        isinstance(batch.get("clean"), Tensor)
+                        and batch["clean"].shape == enhanced.shape
+                    ):
+                        from pyisp_contrast.metrics import psnr, ssim
+
+                        clean = batch["clean"].to(enhanced.dtype)
+                        metrics["val/psnr"] = float(psnr(enhanced, clean).mean())
+                        if min(clean.shape[-2:]) >= 11:
+                            metrics["val/ssim"] = float(ssim(enhanced, clean).mean())
+                    if write_grid:
+                        rows = [r.float().cpu() for r in (batch.get("low"), enhanced, reference)
+                                if isinstance(r, Tensor) and r.shape == enhanced.shape]  # fmt: skip
+                        path = self.out_dir / "val" / f"{self._step_name()}.png"
+                        write_image(path, image_grid(rows).clamp(0, 1))
         finally:
             self.model.train(was_training)
         return metrics

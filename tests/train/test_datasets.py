@@ -24,7 +24,7 @@ def normal_dir(tmp_path):
 def test_item_shapes_and_keys(normal_dir):
     ds = UnpairedImageFolders(normal_dir, crop=16, split="all", synthesize=darken)
     item = ds[3]
-    assert set(item) == {"low", "normal", "low_path", "normal_path", "index"}
+    assert set(item) == {"low", "normal", "low_path", "normal_path", "index", "clean"}
     assert item["low"].shape == item["normal"].shape == (3, 16, 16)
     assert item["low"].dtype == torch.float32
     assert 0 <= float(item["low"].min()) and float(item["low"].max()) <= 1
@@ -56,6 +56,7 @@ def test_positive_is_drawn_independently(tmp_path):
     # unpaired: the same low image meets several different positives across epochs
     assert max(len(v) for v in positives_per_low.values()) >= 2
     assert all(ds[i]["low_path"].startswith(str(low)) for i in range(3))
+    assert "clean" not in ds[0]  # real low-light images have no ground truth
 
 
 def test_split_every_fifth_held_out(tmp_path):
@@ -76,6 +77,8 @@ def test_validation_is_central_and_unflipped(normal_dir):
     item = val[0]
     src = read_image(item["normal_path"])
     torch.testing.assert_close(item["normal"], src[:, 6:14, 8:16])
+    # the clean source of the synthetic input is kept as its ground truth
+    torch.testing.assert_close(item["clean"], read_image(item["low_path"])[:, 6:14, 8:16])
 
 
 def test_small_images_are_upscaled(tmp_path):

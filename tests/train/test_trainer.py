@@ -55,7 +55,7 @@ def test_run_writes_checkpoints_logs_and_grids(tmp_path, data):
     losses = [r for r in lines if "loss/total" in r]
     assert [r["step"] for r in losses] == [2, 4, 6]
     assert {"loss/bright", "loss/smooth", "lr", "elapsed_s"} <= set(losses[0])
-    assert any("val/total" in r for r in lines)
+    assert any("val/total" in r and "val/psnr" in r for r in lines)
     assert (run / "config.toml").read_text().count("iterations = 6") == 1
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
     assert ckpt["step"] == 6 and set(ckpt["rng"]) == {"torch", "cuda", "numpy", "python"}
