@@ -13,6 +13,11 @@ parameter, applies the curves in one vectorised pass per family, and returns the
 :class:`CurveRecord` saying what was drawn, so a run can be logged and reproduced
 (:func:`apply_record`).
 
+Speed: when every family of the bank is a built-in curve (``CurveFamily.kernel_op``, true of the
+PIE preset) and the batch is on the CPU without gradients, one fused numba pass applies the curves,
+measures the margin and checks the input (from :data:`KERNEL_MIN_ELEMENTS` negative elements up;
+smaller batches use torch ops, which give the same values to float rounding).
+
 Margin guarantee: every negative differs from its positive by at least ``min_difference`` in mean
 absolute luma difference (Rec. 601 luma, values in [0, 1]). Draws that land closer are redrawn
 (same direction first, then the other direction); images that no family can move that far (a flat
@@ -337,9 +342,15 @@ def _apply(x: Tensor, fams: list[CurveFamily], fam_idx: Tensor, params: Tensor) 
     return out
 
 
-def _use_kernel(x: Tensor, fams: list[CurveFamily]) -> bool:
+#: The fused kernel is used from this many negative elements (N * C * H * W) up: below it the
+#: torch path is fast enough, and the kernel's one-off compile (or cache load, seconds) dominates.
+KERNEL_MIN_ELEMENTS = 1 << 21
+
+
+def _use_kernel(x: Tensor, fams: list[CurveFamily], n_neg: int) -> bool:
     return (
         x.device.type == "cpu"
+        and n_neg * x[0].numel() >= KERNEL_MIN_ELEMENTS
         and x.dtype in (torch.float32, torch.float64)
         and not (x.requires_grad and torch.is_grad_enabled())
         and all(f.kernel_op is not None for f in fams)
@@ -478,13 +489,13 @@ def sample_negatives(
     fams = _check_families(families)
     with value_checks(False):
         x, unb = check_image(images, "images")
-    fused = _use_kernel(x, fams)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"`k` must be a positive int (negatives per image), got {k!r}.")
+    fused = _use_kernel(x, fams, x.shape[0] * k)
     if not fused:
         # The fused kernel gathers the value statistics in its own pass; elsewhere check now.
         check_image(x, "images")
     names = tuple(f.name for f in fams)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"`k` must be a positive int (negatives per image), got {k!r}.")
     if not 0.0 <= float(under_ratio) <= 1.0:
         raise ValueError(f"`under_ratio` must lie in [0, 1], got {under_ratio}.")
     if not 0.0 <= float(min_difference) < 1.0:
@@ -606,7 +617,7 @@ def apply_record(images: Tensor, families: Sequence[CurveFamily], record: CurveR
     fam_idx = record.family.reshape(-1).to(x.device)
     params = record.params.reshape(-1).to(device=x.device, dtype=x.dtype)
     with value_checks(False):
-        neg, _, _ = _run(x, src, fams, fam_idx, params, _use_kernel(x, fams))
+        neg, _, _ = _run(x, src, fams, fam_idx, params, _use_kernel(x, fams, b * k))
         neg = neg.reshape(b, k, *x.shape[1:])
     return neg[0] if unb else neg
 

@@ -24,6 +24,14 @@ from pyisp_contrast.isp.bank import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _kernel_on_small_batches(monkeypatch):
+    """Use the fused kernel at any size here, so the tests' small images exercise it."""
+    from pyisp_contrast.isp import bank
+
+    monkeypatch.setattr(bank, "KERNEL_MIN_ELEMENTS", 0)
+
+
 def _torch_only(fams):
     """The same families without the fused-kernel tag: forces the torch path."""
     return [CurveFamily(f.name, f.curve, f.sampler, f.directions) for f in fams]
