@@ -341,7 +341,7 @@ class Dehazer(nn.Module):
         if labels is None:
             from pyisp_contrast.segmentation import slic
 
-            labels = slic(hazy.detach(), num_segments=self.num_segments)
+            labels = slic(hazy.detach().clamp(0, 1), n_segments=self.num_segments).labels
         stats = region_stats(transmission, labels)
         present = (stats.count > 0).to(transmission.dtype)
         var = stats.var.mean(dim=-1)  # (B, K): one channel, t

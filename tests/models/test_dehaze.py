@@ -189,6 +189,13 @@ def test_region_term_matches_loop():
     )
 
 
+def test_region_term_computes_superpixels_itself():
+    model = _small_model(region_weight=1.0, num_segments=4)
+    out = model.training_step({"clear": _rand(2, 3, 16, 16)})
+    assert torch.isfinite(out["region"]) and out["region"] >= 0
+    out["total"].backward()
+
+
 def test_learns_on_a_fixed_batch():
     model = _small_model()
     clear = _rand(4, 3, 16, 16, seed=3) * 0.7
