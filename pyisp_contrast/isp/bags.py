@@ -200,6 +200,7 @@ class DegradationBag(nn.Module):
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Family names, in order (the record's ``family`` indexes them)."""
         return tuple(f.name for f in self.families)
 
     def _draw_params(
