@@ -111,4 +111,3 @@ html_theme_options = {
     "navigation_with_keys": True,
 }
 html_show_sourcelink = False
-
