@@ -1,17 +1,32 @@
 """The public surface of pyisp_contrast.segmentation must not shrink by accident."""
 
 import pyisp_contrast.segmentation as seg
+import pyisp_contrast.segmentation.metrics as metrics
 
 EXPECTED = {
+    "SLIC",
+    "Felzenszwalb",
     "RegionStats",
+    "SoftSLIC",
+    "SoftSuperpixels",
+    "Superpixels",
     "boundaries",
+    "felzenszwalb",
+    "metrics",
     "paint",
     "region_stats",
     "relabel_sequential",
-    "SLIC",
-    "Superpixels",
     "slic",
     "slic_grid",
+    "soft_slic",
+}
+
+EXPECTED_METRICS = {
+    "achievable_segmentation_accuracy",
+    "boundary_recall",
+    "compactness",
+    "explained_variation",
+    "undersegmentation_error",
 }
 
 
@@ -20,3 +35,9 @@ def test_public_names_present():
     assert not missing, f"missing from __all__: {sorted(missing)}"
     for name in EXPECTED:
         assert hasattr(seg, name), name
+
+
+def test_metric_names_present():
+    assert EXPECTED_METRICS <= set(metrics.__all__)
+    for name in EXPECTED_METRICS:
+        assert callable(getattr(metrics, name))
