@@ -522,3 +522,32 @@ def test_works_under_no_grad_and_float16_does_not_nan() -> None:
         y = fn(x, **p)
         assert y.dtype == torch.float16 and bool(torch.isfinite(y).all())
     assert math.isfinite(float(C.gamma(torch.zeros(1, 1, 1, 1), 8.0)))
+
+
+INV_MODULES = {
+    "gamma": C.InverseGamma,
+    "exposure": C.InverseExposure,
+    "reinhard": C.InverseReinhard,
+    "hable": C.InverseHable,
+    "aces": C.InverseAces,
+    "log_curve": C.InverseLogCurve,
+    "sigmoid_contrast": C.InverseSigmoidContrast,
+}
+
+
+@pytest.mark.parametrize("spec", INV, ids=[s.name for s in INV])
+def test_gradcheck_inverses_and_their_modules(spec: Spec) -> None:
+    rng = np.random.default_rng(8)
+    params = {k: float(rng.uniform(lo, hi)) for k, (lo, hi) in spec.grad_ranges.items()}
+    x = torch.tensor(rng.uniform(0.15, 0.85, size=(1, 1, 2, 3)), dtype=torch.float64)
+    y = spec.fn(x, **params).detach().requires_grad_()
+    ps = {k: torch.tensor([v], dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    names = list(ps)
+
+    def f(img, *p):
+        return spec.inverse(img, **dict(zip(names, p, strict=True)))
+
+    assert torch.autograd.gradcheck(f, (y, *ps.values()))
+    torch.testing.assert_close(
+        INV_MODULES[spec.name](**params)(y.detach()), spec.inverse(y.detach(), **params)
+    )
