@@ -1,0 +1,280 @@
+"""Speed and memory of enhancement, and where a PIE training step spends its time.
+
+Three measurements (issue 5, "Speed targets"):
+
+1. **Per-image time**, the bundled enhancer (``--weights``, default ``pie-default``; a randomly
+   initialised :class:`~pyisp_contrast.models.FastCurveEstimator` when no weights are shipped yet,
+   which times the same) against the full-resolution DCE-Net
+   (:class:`~pyisp_contrast.models.CurveEstimator`, random weights: the cost does not depend on them),
+   both through ``enhance()`` on the photos of ``--data`` (default ``../shared/data/lowlight/DICM``)
+   resized to at most 1200 px. Target: >= 20x faster.
+2. **Peak memory** of ``pyisp-contrast enhance`` on a synthetic 12-megapixel photo (4000 x 3000),
+   measured as the peak resident set size of the child process (``resource.getrusage``), so it
+   includes Python, torch and the image I/O. Target: <= 2 GB.
+3. **One training step** of the full PIE objective (batch 2, 384 x 384, fast network, the offline
+   exposure encoder) with its time split from the objective's ``torch.profiler.record_function``
+   ranges: segmentation (SLIC labels), BoC negatives, feature terms (contrastive + preservation),
+   the other terms, backward. Target: segmentation + BoC <= 10 % of the step.
+
+Both sides of each ratio are timed back to back in one run. Run
+``python benchmarks/bench_enhance.py [--quick] [--data DIR] [--weights NAME|PATH]``; writes
+``benchmarks/results/enhance.json``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+if __package__ in (None, ""):  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import _common as common
+from pyisp_contrast.core.io import find_images, read_image
+from pyisp_contrast.models import (
+    CurveEstimator,
+    FastCurveEstimator,
+    load_pretrained,
+    save_pretrained,
+)
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lowlight" / "DICM"
+
+
+def _resize(img: torch.Tensor, max_side: int) -> torch.Tensor:
+    h, w = img.shape[-2:]
+    s = max_side / max(h, w)
+    if s >= 1:
+        return img
+    size = (round(h * s), round(w * s))
+    return F.interpolate(img[None], size=size, mode="bicubic", antialias=True)[0].clamp(0, 1)
+
+
+def _fast_model(weights: str, device: torch.device) -> tuple[torch.nn.Module, str]:
+    try:
+        return load_pretrained(weights, device=device), str(weights)
+    except (OSError, ValueError) as exc:
+        torch.manual_seed(0)
+        note = f"random FastCurveEstimator (no {weights!r}: {str(exc).splitlines()[0][:80]})"
+        return FastCurveEstimator().to(device).eval(), note
+
+
+def bench_speed(paths, fast, device, max_side: int, repeat: int) -> dict:
+    torch.manual_seed(0)
+    full = CurveEstimator().to(device).eval()
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    rows, t_full, t_fast = [], [], []
+    for p in paths:
+        x = _resize(read_image(p), max_side)[None].to(device)
+        tf = common.time_call(lambda x=x: full.enhance(x), repeat=repeat, warmup=1, sync=sync)[
+            "median"
+        ]
+        tq = common.time_call(lambda x=x: fast.enhance(x), repeat=repeat, warmup=1, sync=sync)[
+            "median"
+        ]
+        t_full.append(tf)
+        t_fast.append(tq)
+        rows.append([Path(p).name, f"{x.shape[-1]}x{x.shape[-2]}", tf, tq, tf / tq])
+    return {
+        "rows": rows,
+        "full_mean_s": statistics.fmean(t_full),
+        "fast_mean_s": statistics.fmean(t_fast),
+        "ratio": sum(t_full) / sum(t_fast),
+    }
+
+
+_MEM_CHILD = """
+import resource, subprocess, sys
+r = subprocess.run([sys.executable, "-m", "pyisp_contrast", "enhance", *sys.argv[1:]])
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)  # KiB on Linux
+sys.exit(r.returncode)
+"""
+
+
+def bench_memory(weights: str, device: str, size: tuple[int, int]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        h, w = size
+        # A smooth scene with texture and noise, so the PNG is photo-like (not a flat file).
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        rng = np.random.default_rng(0)
+        base = 0.15 + 0.1 * np.sin(xx / 150.0)[..., None] * np.cos(yy / 110.0)[..., None]
+        img = np.clip(base + 0.03 * rng.standard_normal((h, w, 3), dtype=np.float32), 0, 1)
+        from PIL import Image
+
+        Image.fromarray((img * 255).astype(np.uint8)).save(tmp / "photo.png")
+        del img, base, xx, yy
+        try:
+            load_pretrained(weights)
+            wpath = weights
+        except (OSError, ValueError):
+            torch.manual_seed(0)
+            wpath = str(tmp / "random_fast.pt")
+            save_pretrained(FastCurveEstimator(), wpath)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEM_CHILD, str(tmp / "photo.png"), "-o", str(tmp / "out"),
+             "--weights", wpath, "--device", device, "-q"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"enhance failed: {proc.stderr[-2000:]}")
+        peak_kib = int(proc.stdout.strip().splitlines()[-1])
+        return {"megapixels": h * w / 1e6, "peak_gb": peak_kib * 1024 / 1e9, "seconds": seconds}
+
+
+_RANGES = {
+    "segmentation": ("pie.segmentation",),
+    "BoC negatives": ("pie.negatives",),
+    "features (contrastive + preservation)": ("pie.contrastive", "pie.preservation"),
+    "network forward": ("pie.network",),
+    "regional + intensity": ("pie.regional", "pie.intensity"),
+}
+
+
+def bench_training_step(device: torch.device, steps: int, crop: int, embedder: str) -> dict:
+    from skimage import data as skdata
+
+    from pyisp_contrast.contrastive import ExposureEncoder
+    from pyisp_contrast.isp.degrade import low_light
+    from pyisp_contrast.models import PIE
+
+    note = ""
+    if embedder == "exposure":
+        try:
+            emb = ExposureEncoder.pretrained()
+        except FileNotFoundError:
+            emb = ExposureEncoder(generator=torch.Generator().manual_seed(0)).requires_grad_(False)
+            note = "random ExposureEncoder (shipped weights missing; same cost)"
+        model = PIE.fast(embedder=emb)
+    else:
+        model = PIE.fast(embedder="vgg16", vgg16_weights=None)
+        note = "random VGG16 (same cost as ImageNet weights)"
+    model.to(device).train()
+    photos = [skdata.astronaut(), skdata.coffee(), skdata.chelsea(), skdata.rocket()]
+    normal = torch.stack([torch.from_numpy(p[:crop, :crop].copy()).permute(2, 0, 1).float() / 255
+                          for p in photos[:2]]).to(device)  # fmt: skip
+    low, _ = low_light(torch.stack([torch.from_numpy(p[:crop, :crop].copy()).permute(2, 0, 1).float() / 255
+                                    for p in photos[2:]]), generator=torch.Generator().manual_seed(0))  # fmt: skip
+    low = low.to(device)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def step(profile: bool):
+        opt.zero_grad(set_to_none=True)
+        sync()
+        t0 = time.perf_counter()
+        terms = model.loss(low, normal)
+        sync()
+        t1 = time.perf_counter()
+        terms["total"].backward()
+        sync()
+        t2 = time.perf_counter()
+        opt.step()
+        sync()
+        return t1 - t0, t2 - t1, time.perf_counter() - t0
+
+    step(False)  # warm-up: numba compilation, allocator
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    fwd, bwd, tot = [], [], []
+    with profile(activities=acts) as prof:
+        for _ in range(steps):
+            f, b, t = step(True)
+            fwd.append(f)
+            bwd.append(b)
+            tot.append(t)
+    ranges = {
+        e.key: e.cpu_time_total / 1e6 / steps
+        for e in prof.key_averages()
+        if e.key.startswith("pie.")
+    }
+    step_s = statistics.fmean(tot)
+    split = {name: sum(ranges.get(k, 0.0) for k in keys) for name, keys in _RANGES.items()}
+    split["backward"] = statistics.fmean(bwd)
+    split["other (optimizer, small terms)"] = max(step_s - sum(split.values()), 0.0)
+    seg_boc = split["segmentation"] + split["BoC negatives"]
+    return {"step_s": step_s, "forward_s": statistics.fmean(fwd), "split": split,
+            "seg_boc_fraction": seg_boc / step_s, "note": note, "ranges": ranges}  # fmt: skip
+
+
+def main() -> None:
+    ap = common.base_parser(__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="low-light photos to time")
+    ap.add_argument("--weights", default="pie-default", help="bundled enhancer (name or path)")
+    ap.add_argument("--max-side", type=int, default=1200)
+    ap.add_argument("--embedder", choices=("exposure", "vgg16"), default="exposure")
+    ap.add_argument("--skip", nargs="*", default=[], choices=("speed", "memory", "train"))
+    a = ap.parse_args()
+    device = torch.device(a.device)
+    checks, tables, extra = [], [], {}
+
+    if "speed" not in a.skip:
+        paths = find_images([a.data])[: 3 if a.quick else None]
+        fast, label = _fast_model(a.weights, device)
+        speed = bench_speed(
+            paths, fast, device, 600 if a.quick else a.max_side, a.repeat or (1 if a.quick else 3)
+        )
+        checks.append(common.Check.speedup(
+            "full-resolution DCE-Net (CurveEstimator.enhance)",
+            f"{len(paths)} photos of {a.data.name}, <= {600 if a.quick else a.max_side} px, {device}",
+            ours_s=speed["fast_mean_s"], peer_s=speed["full_mean_s"], target_ratio=20.0, note=label,
+        ))  # fmt: skip
+        tables.append({"title": "Per-image enhancement time (s)",
+                       "columns": ["image", "size", "DCE-Net full-res", "bundled", "speed-up"],
+                       "rows": speed["rows"]})  # fmt: skip
+        extra["speed"] = {k: v for k, v in speed.items() if k != "rows"} | {"model": label}
+
+    if "memory" not in a.skip:
+        size = (1500, 2000) if a.quick else (3000, 4000)
+        mem = bench_memory(a.weights, a.device, size)
+        checks.append({
+            "peer": "2 GB budget", "workload": f"pyisp-contrast enhance, {mem['megapixels']:.0f}-MP PNG",
+            "metric": "peak RSS (GB)", "target": "<= 2 GB", "target_ratio": 1.0,
+            "ratio": 2.0 / mem["peak_gb"], "met": mem["peak_gb"] <= 2.0,
+            "note": f"peak {mem['peak_gb']:.2f} GB, {mem['seconds']:.1f} s including start-up",
+        })  # fmt: skip
+        extra["memory"] = mem
+
+    if "train" not in a.skip:
+        tr = bench_training_step(device, 1 if a.quick else 3, 128 if a.quick else 384, a.embedder)
+        checks.append({
+            "peer": "10 % of a training step", "workload": f"PIE step, batch 2, {128 if a.quick else 384} px, {device}",
+            "metric": "segmentation + BoC share", "target": "<= 10 %", "target_ratio": 1.0,
+            "ratio": 0.10 / tr["seg_boc_fraction"] if tr["seg_boc_fraction"] > 0 else None,
+            "met": tr["seg_boc_fraction"] <= 0.10,
+            "note": f"{100 * tr['seg_boc_fraction']:.1f} % of {tr['step_s']:.3f} s. {tr['note']}".strip(),
+        })  # fmt: skip
+        tables.append({"title": "Training step time split (s)", "columns": ["part", "seconds", "share"],
+                       "rows": [[k, v, v / tr["step_s"]] for k, v in tr["split"].items()]})  # fmt: skip
+        extra["train"] = tr
+
+    for t in tables:
+        print(f"\n{t['title']}")
+        print(common.format_table(t["columns"], t["rows"]))
+    print()
+    print(common.format_table(
+        ["check", "workload", "target", "ratio", "met", "note"],
+        [[c["peer"] if isinstance(c, dict) else c.peer, c["workload"] if isinstance(c, dict) else c.workload,
+          c["target"] if isinstance(c, dict) else c.target, c["ratio"] if isinstance(c, dict) else c.ratio,
+          c["met"] if isinstance(c, dict) else c.met, c["note"] if isinstance(c, dict) else c.note]
+         for c in checks],
+    ))  # fmt: skip
+    path = common.write_result("enhance", title="Enhancement speed, memory and training-step split",
+                               checks=checks, tables=tables, quick=a.quick, device=a.device,
+                               extra=extra, out_dir=a.out)  # fmt: skip
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
