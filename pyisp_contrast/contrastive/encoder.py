@@ -44,7 +44,7 @@ class ExposureEncoder(nn.Module):
           ``(B, c_3, H/8, W/8)`` (sizes rounded up).
 
     Example:
-        >>> enc = ExposureEncoder(generator=torch.Generator().manual_seed(0))
+        >>> enc = ExposureEncoder.pretrained()
         >>> [tuple(f.shape) for f in enc(torch.rand(1, 3, 16, 16))]
         [(1, 16, 8, 8), (1, 32, 4, 4), (1, 64, 2, 2)]
         >>> sum(p.numel() for p in enc.parameters()) < 100_000
