@@ -83,10 +83,8 @@ def _load_nr_quality(path: Path | None):
     mod = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(mod)
-        mod.niqe(
-            np.full((200, 200, 3), 128, np.uint8)
-            + np.random.default_rng(0).integers(0, 50, (200, 200, 3)).astype(np.uint8)
-        )
+        # A probe that needs scikit-video (and the shims) to work; 300 px clears its size limit.
+        mod.niqe(np.random.default_rng(0).integers(0, 255, (300, 300, 3)).astype(np.uint8))
     except Exception as exc:  # scikit-video missing or broken: leave the column out
         print(
             f"scikit-video NIQE unavailable ({exc}); reporting the library's NIQE only",
