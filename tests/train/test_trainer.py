@@ -195,3 +195,19 @@ def test_image_grid_places_images():
     assert float(g[:, 0].min()) == 1.0
     with pytest.raises(ValueError, match="same shape"):
         image_grid([a, torch.zeros(1, 3, 2, 2)])
+
+
+@pytest.mark.cuda
+def test_resume_on_gpu_matches_uninterrupted_run(tmp_path, data, device):
+    """The same exactness check on the accelerator (run with ``--device cuda``)."""
+    train, val = data
+    straight = _model()
+    Trainer(straight, train, _config(tmp_path / "a", device=str(device)), val, progress=False).fit()
+    first = _model()
+    cfg = _config(tmp_path / "b", iterations=3, device=str(device))
+    Trainer(first, train, cfg, val, progress=False).fit()
+    second = _model(seed=7)
+    cfg = _config(tmp_path / "b", device=str(device))
+    Trainer(second, train, cfg, val, resume=True, progress=False).fit()
+    assert next(second.parameters()).device.type == device.type
+    torch.testing.assert_close(_weights(second), _weights(straight), rtol=1e-6, atol=1e-6)
