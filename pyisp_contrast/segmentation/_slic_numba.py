@@ -237,12 +237,19 @@ def assign(feat, cell_start, nbr, centres, labels, partial, slots):
                 partial[b, c, s, j] = 0.0
         s0 = cell_start[c]
         s1 = cell_start[c + 1]
-        for p in range(s0, s1):
-            f0 = feat[b, 0, p]
-            f1 = feat[b, 1, p]
-            f2 = feat[b, 2, p]
-            f3 = feat[b, 3, p]
-            f4 = feat[b, 4, p]
+        # 1-D views of this cell's run: plain unit-stride loops that LLVM vectorises.
+        g0 = feat[b, 0, s0:s1]
+        g1 = feat[b, 1, s0:s1]
+        g2 = feat[b, 2, s0:s1]
+        g3 = feat[b, 3, s0:s1]
+        g4 = feat[b, 4, s0:s1]
+        sl = slots[b, s0:s1]
+        for q in range(s1 - s0):
+            f0 = g0[q]
+            f1 = g1[q]
+            f2 = g2[q]
+            f3 = g3[q]
+            f4 = g4[q]
             best = _dist(f0, f1, f2, f3, f4, c00, c01, c02, c03, c04)
             slot = np.int32(0)
             d = _dist(f0, f1, f2, f3, f4, c10, c11, c12, c13, c14)
@@ -277,7 +284,7 @@ def assign(feat, cell_start, nbr, centres, labels, partial, slots):
             lt = d < best
             slot = np.int32(8) if lt else slot
             best = d if lt else best
-            slots[b, p] = slot
+            sl[q] = slot
         # Neighbouring pixels mostly share a slot: sum runs in registers, flush on change.
         cur = slots[b, s0] if s1 > s0 else 0
         a0 = 0.0

@@ -169,7 +169,11 @@ def _min_range(x: Tensor) -> tuple[Tensor, Tensor]:
     complete finiteness check without another pass over the image.
     """
     b = x.shape[0]
-    lo, hi = torch.aminmax(x.reshape(b, -1), dim=1)
+    if x.device.type == "cpu":  # numpy's SIMD min/max is several times faster than aminmax here
+        arr = x.reshape(b, -1).numpy()
+        lo, hi = torch.from_numpy(arr.min(1)), torch.from_numpy(arr.max(1))
+    else:
+        lo, hi = torch.aminmax(x.reshape(b, -1), dim=1)
     if value_checks_enabled():
         ext = torch.stack([lo.amin(), hi.amax()]).tolist()
         if not all(math.isfinite(v) for v in ext):

@@ -1,0 +1,395 @@
+"""Superpixels: batched SLIC (numba CPU / torch GPU) vs scikit-image's ``slic`` (and fast-slic).
+
+Same images, same ``n_segments`` (400) and iterations (10) on both sides, timed back to back in one
+process (medians), so ratios are fair on a busy machine while absolute times are not.
+
+Sections:
+
+- single image at 512, 1024, 2048 px (a Kodak24 photo from ``--data``, upscaled; skimage's
+  astronaut without ``--data``): ours vs ``skimage.segmentation.slic``; target >= 20x at >= 1024 px.
+  fast-slic (C++/AVX2) is timed too when it is installed.
+- numba compile: the first call in a fresh process with an empty cache (compiles) and with the
+  on-disk cache (``cache=True``), against a warm call.
+- a training batch of 8 x 384 x 384: ours (one call) vs skimage in a loop; target >= 10x.
+- quality: boundary recall, undersegmentation error and achievable segmentation accuracy on a
+  synthetic set with ground truth (piecewise-smooth regions + texture + noise), explained
+  variation on photos; target: ours no worse than skimage by more than 0.01.
+- ``--device cuda``: the torch path on a GPU, 1024 x 1024 single image and 16 x 384 x 384 batch
+  (goals: < 5 ms and < 20 ms on one H100).
+
+Run ``python benchmarks/bench_superpixels.py [--quick] [--data DIR] [--device cuda]``; writes
+``benchmarks/results/superpixels.json`` (``--device cuda`` writes ``superpixels_cuda.json``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._common import Check, base_parser, print_table, time_call, write_result
+from pyisp_contrast.segmentation import metrics, slic
+
+N_SEGMENTS = 400
+MAX_ITER = 10
+COMPACTNESS = 10.0
+
+
+# ------------------------------------------------------------------------------ data
+def load_photos(data: Path | None, limit: int) -> list[torch.Tensor]:
+    """(3, H, W) float photos: the first ``limit`` images of ``data``, else skimage.data ones."""
+    if data is not None:
+        from pyisp_contrast.core.io import find_images, read_image
+
+        paths = sorted(find_images([str(data)]))[:limit]
+        if not paths:
+            raise SystemExit(f"no images found in {data}")
+        return [read_image(p) for p in paths]
+    import skimage.data
+
+    imgs = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()][:limit]
+    return [torch.from_numpy(np.ascontiguousarray(i)).permute(2, 0, 1).float() / 255 for i in imgs]
+
+
+def resize(img: torch.Tensor, size: int) -> torch.Tensor:
+    out = torch.nn.functional.interpolate(
+        img[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
+    )
+    return out[0].clamp(0, 1).contiguous()
+
+
+def synthetic_set(n: int, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images with ground truth: Voronoi regions, each a colour ramp + texture, plus noise."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size].astype(np.float64) / size
+    images, gts = [], []
+    for _ in range(n):
+        k = int(rng.integers(15, 40))
+        pts = rng.random((k, 2))
+        d = (yy[..., None] - pts[:, 0]) ** 2 + (xx[..., None] - pts[:, 1]) ** 2
+        gt = d.argmin(-1)
+        base = rng.random((k, 3)) * 0.8 + 0.1
+        grad = (rng.random((k, 2, 3)) - 0.5) * 0.4
+        freq = rng.random(k) * 40 + 10
+        amp = rng.random(k) * 0.06
+        img = base[gt] + grad[gt, 0] * yy[..., None] + grad[gt, 1] * xx[..., None]
+        img += (amp[gt] * np.sin(freq[gt] * (xx + 0.7 * yy)))[..., None]
+        img += rng.normal(0, 0.03, img.shape)
+        images.append(torch.from_numpy(np.clip(img, 0, 1)).permute(2, 0, 1).float())
+        gts.append(torch.from_numpy(gt).long())
+    return torch.stack(images), torch.stack(gts)
+
+
+# ------------------------------------------------------------------------------ peers
+def skimage_slic(img: torch.Tensor) -> np.ndarray:
+    from skimage.segmentation import slic as sk_slic
+
+    arr = img.permute(1, 2, 0).numpy()
+    return sk_slic(
+        arr, n_segments=N_SEGMENTS, compactness=COMPACTNESS, max_num_iter=MAX_ITER, start_label=0
+    )
+
+
+def fast_slic_fn():
+    try:
+        from fast_slic import Slic
+    except ImportError as exc:  # not installed or failed to build
+        return None, f"fast-slic not importable: {exc}"
+
+    def run(img: torch.Tensor) -> np.ndarray:
+        arr = np.ascontiguousarray((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+        return Slic(num_components=N_SEGMENTS, compactness=COMPACTNESS).iterate(arr)
+
+    return run, ""
+
+
+def first_call_seconds(cold: bool) -> float | None:
+    """Seconds for import + first slic call in a fresh process (cold: empty numba cache)."""
+    code = (
+        "import time; t = time.perf_counter(); import torch; "
+        "from pyisp_contrast.segmentation import slic; slic(torch.rand(3, 64, 64)); "
+        "print(time.perf_counter() - t)"
+    )
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as tmp:
+        if cold:
+            env["NUMBA_CACHE_DIR"] = tmp
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        return None
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ sections
+def bench_single(photo: torch.Tensor, sizes, repeat, fast, checks, rows):
+    for size in sizes:
+        img = resize(photo, size)
+        ours = time_call(
+            lambda img=img: slic(img, N_SEGMENTS, COMPACTNESS, MAX_ITER), repeat=repeat
+        )
+        peer = time_call(lambda img=img: skimage_slic(img), repeat=max(1, repeat // 2), warmup=0)
+        k_ours = int(slic(img, N_SEGMENTS, COMPACTNESS, MAX_ITER).num_segments)
+        k_peer = int(skimage_slic(img).max()) + 1
+        row = [
+            f"{size}x{size}",
+            ours["median"] * 1e3,
+            peer["median"] * 1e3,
+            peer["median"] / ours["median"],
+        ]
+        note = ""
+        if fast is not None:
+            fs = time_call(lambda img=img: fast(img), repeat=repeat)
+            row += [fs["median"] * 1e3, fs["median"] / ours["median"]]
+            note = f"fast-slic {fs['median'] * 1e3:.1f} ms"
+        else:
+            row += [None, None]
+        row += [k_ours, k_peer]
+        rows.append(row)
+        if size >= 1024:
+            checks.append(
+                Check.speedup(
+                    "skimage.segmentation.slic",
+                    f"1 x 3 x {size} x {size}, n_segments=400, 10 iterations, CPU",
+                    ours_s=ours["median"],
+                    peer_s=peer["median"],
+                    target_ratio=20.0,
+                    note=note,
+                )
+            )
+
+
+def bench_batch(photos, size, batch, repeat, checks):
+    imgs = torch.stack([resize(photos[i % len(photos)], size) for i in range(batch)])
+    ours = time_call(lambda: slic(imgs, N_SEGMENTS, COMPACTNESS, MAX_ITER), repeat=repeat)
+    peer = time_call(lambda: [skimage_slic(i) for i in imgs], repeat=max(1, repeat // 2), warmup=0)
+    checks.append(
+        Check.speedup(
+            "skimage.segmentation.slic in a loop",
+            f"{batch} x 3 x {size} x {size}, n_segments=400, 10 iterations, CPU",
+            ours_s=ours["median"],
+            peer_s=peer["median"],
+            target_ratio=10.0,
+        )
+    )
+    return ours["median"], peer["median"]
+
+
+def bench_quality(photos, n_synth, synth_size, checks):
+    images, gts = synthetic_set(n_synth, synth_size)
+    ours = slic(images, N_SEGMENTS, COMPACTNESS, MAX_ITER).labels
+    peer = torch.stack([torch.from_numpy(skimage_slic(i)).long() for i in images])
+    res = {}
+    for name, fn, higher in (
+        ("boundary recall", lambda s: metrics.boundary_recall(s, gts, tolerance=2), True),
+        ("undersegmentation error", lambda s: metrics.undersegmentation_error(s, gts), False),
+        (
+            "achievable segmentation accuracy",
+            lambda s: metrics.achievable_segmentation_accuracy(s, gts),
+            True,
+        ),
+        ("compactness", lambda s: metrics.compactness(s), True),
+    ):
+        a, b = fn(ours).mean().item(), fn(peer).mean().item()
+        res[name] = (a, b)
+        if name != "compactness":  # reported, not a target
+            diff = (a - b) if higher else (b - a)
+            checks.append(
+                {
+                    "peer": "skimage.segmentation.slic",
+                    "workload": f"{name}, {n_synth} synthetic {synth_size}px images with ground truth",
+                    "metric": "quality difference (ours better > 0)",
+                    "target": ">= -0.01",
+                    "target_ratio": -0.01,
+                    "ratio": diff,
+                    "met": bool(diff >= -0.01),
+                    "note": f"ours {a:.4f}, skimage {b:.4f}",
+                }
+            )
+    ev_ours, ev_peer = [], []
+    for p in photos:
+        ev_ours.append(
+            metrics.explained_variation(p[None], slic(p, N_SEGMENTS).labels[None]).item()
+        )
+        peer_lab = torch.from_numpy(skimage_slic(p)).long()[None]
+        ev_peer.append(metrics.explained_variation(p[None], peer_lab).item())
+    a, b = float(np.mean(ev_ours)), float(np.mean(ev_peer))
+    res["explained variation (photos)"] = (a, b)
+    checks.append(
+        {
+            "peer": "skimage.segmentation.slic",
+            "workload": f"explained variation, {len(photos)} photos at native size",
+            "metric": "quality difference (ours better > 0)",
+            "target": ">= -0.01",
+            "target_ratio": -0.01,
+            "ratio": a - b,
+            "met": bool(a - b >= -0.01),
+            "note": f"ours {a:.4f}, skimage {b:.4f}",
+        }
+    )
+    return res
+
+
+def bench_cuda(photo, device, repeat, checks):
+    sync = torch.cuda.synchronize
+    rows = []
+    img = resize(photo, 1024).to(device)
+    t1 = time_call(
+        lambda: slic(img, N_SEGMENTS, COMPACTNESS, MAX_ITER), repeat=repeat, warmup=2, sync=sync
+    )
+    batch = torch.stack([resize(photo, 384)] * 16).to(device)
+    t2 = time_call(
+        lambda: slic(batch, N_SEGMENTS, COMPACTNESS, MAX_ITER), repeat=repeat, warmup=2, sync=sync
+    )
+    cpu = slic(img.cpu(), N_SEGMENTS).labels
+    agree = (slic(img, N_SEGMENTS).labels.cpu() == cpu).float().mean().item()
+    for work, t, goal in (("1 x 3 x 1024 x 1024", t1, 5e-3), ("16 x 3 x 384 x 384", t2, 20e-3)):
+        rows.append([work, t["median"] * 1e3, goal * 1e3])
+        checks.append(
+            {
+                "peer": "goal time",
+                "workload": f"{work}, {torch.cuda.get_device_name(device)}",
+                "metric": "goal / measured time",
+                "target": f"< {goal * 1e3:g} ms",
+                "target_ratio": 1.0,
+                "ratio": goal / t["median"],
+                "met": bool(t["median"] < goal),
+            }
+        )
+    return rows, agree
+
+
+def main() -> None:
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="folder of photos (e.g. Kodak24)")
+    args = parser.parse_args()
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    quick = args.quick
+    repeat = args.repeat or (2 if quick else 5)
+    photos = load_photos(args.data, 3 if quick else 6)
+    checks: list = []
+    tables: list = []
+    extra: dict = {"n_segments": N_SEGMENTS, "max_iter": MAX_ITER, "compactness": COMPACTNESS}
+
+    if args.device.startswith("cuda"):
+        rows, agree = bench_cuda(photos[0], torch.device(args.device), repeat, checks)
+        tables.append(
+            {
+                "title": "GPU (torch path)",
+                "columns": ["workload", "ours ms", "goal ms"],
+                "rows": rows,
+            }
+        )
+        extra["cuda_cpu_label_agreement"] = agree
+        print_table(["workload", "ours ms", "goal ms"], rows, "GPU (torch path)")
+        print(f"labels equal to the CPU path on {agree:.4%} of pixels")
+        write_result(
+            "superpixels_cuda",
+            title="Superpixels on GPU",
+            checks=checks,
+            tables=tables,
+            quick=quick,
+            device=args.device,
+            extra=extra,
+            out_dir=args.out,
+        )
+        return
+
+    cold = first_call_seconds(cold=True)
+    cached = first_call_seconds(cold=False)
+    fast, fast_note = fast_slic_fn()
+    extra["fast_slic"] = fast_note or "installed"
+    rows: list = []
+    bench_single(photos[0], [512] if quick else [512, 1024, 2048], repeat, fast, checks, rows)
+    cols = [
+        "size",
+        "ours ms",
+        "skimage ms",
+        "speed-up",
+        "fast-slic ms",
+        "fast-slic/ours",
+        "K ours",
+        "K skimage",
+    ]
+    tables.append(
+        {
+            "title": "Single image, n_segments=400, 10 iterations (CPU)",
+            "columns": cols,
+            "rows": rows,
+        }
+    )
+    print_table(cols, rows, tables[-1]["title"])
+
+    warm = time_call(lambda: slic(torch.rand(3, 64, 64)), repeat=5)["median"]
+    comp_rows = [
+        ["first call, empty numba cache (compiles)", cold],
+        ["first call, on-disk cache", cached],
+        ["warm call (64x64)", warm],
+    ]
+    tables.append(
+        {
+            "title": "numba compile (seconds, fresh process incl. imports)",
+            "columns": ["case", "s"],
+            "rows": comp_rows,
+        }
+    )
+    print_table(["case", "s"], comp_rows, tables[-1]["title"])
+
+    size, b = (192, 4) if quick else (384, 8)
+    ours_b, peer_b = bench_batch(photos, size, b, repeat, checks)
+    brow = [[f"{b} x {size} x {size}", ours_b * 1e3, peer_b * 1e3, peer_b / ours_b]]
+    tables.append(
+        {
+            "title": "Training batch (CPU)",
+            "columns": ["batch", "ours ms", "skimage loop ms", "speed-up"],
+            "rows": brow,
+        }
+    )
+    print_table(["batch", "ours ms", "skimage loop ms", "speed-up"], brow, tables[-1]["title"])
+
+    qual = bench_quality(photos, 3 if quick else 8, 192 if quick else 384, checks)
+    qrows = [[k, a, b2, a - b2] for k, (a, b2) in qual.items()]
+    tables.append(
+        {
+            "title": "Quality",
+            "columns": ["metric", "ours", "skimage", "ours - skimage"],
+            "rows": qrows,
+        }
+    )
+    print_table(["metric", "ours", "skimage", "ours - skimage"], qrows, "Quality")
+
+    print_table(
+        ["peer", "workload", "target", "ratio", "met"],
+        [
+            [
+                c["peer"] if isinstance(c, dict) else c.peer,
+                c["workload"] if isinstance(c, dict) else c.workload,
+                c["target"] if isinstance(c, dict) else c.target,
+                c["ratio"] if isinstance(c, dict) else c.ratio,
+                c["met"] if isinstance(c, dict) else c.met,
+            ]
+            for c in checks
+        ],
+        "Checks",
+    )
+    path = write_result(
+        "superpixels",
+        title="Superpixels (SLIC)",
+        checks=checks,
+        tables=tables,
+        quick=quick,
+        device="cpu",
+        extra=extra,
+        out_dir=args.out,
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
