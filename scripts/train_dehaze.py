@@ -28,7 +28,7 @@ import torch
 from torch.utils.data import Dataset
 
 from pyisp_contrast.core.io import find_images, read_image
-from pyisp_contrast.models import save_pretrained
+from pyisp_contrast.models import load_pretrained, save_pretrained
 from pyisp_contrast.models.dehaze import Dehazer
 from pyisp_contrast.models.derain import Derainer
 from pyisp_contrast.train import TrainConfig, Trainer
@@ -85,6 +85,7 @@ def parse_args(task: str, argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    p.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tune)")
     return p.parse_args(argv)
 
 
@@ -92,6 +93,8 @@ def main(task: str = "dehaze", argv: list[str] | None = None) -> int:
     args = parse_args(task, argv)
     torch.set_num_threads(args.threads)
     model = Dehazer() if task == "dehaze" else Derainer()
+    if args.init is not None:
+        model.load_state_dict(load_pretrained(args.init).state_dict())
     paths = split_paths(find_images([args.data], recursive=True), "train", 5)
     train = CleanCrops(paths, args.crop, args.seed)
     config = TrainConfig(
@@ -130,6 +133,7 @@ def main(task: str = "dehaze", argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "threads": args.threads,
             "device": args.device,
+            "init": None if args.init is None else str(args.init),
         },
         "train_seconds": round(seconds, 1),
         "final_losses": {k: float(v) for k, v in result["losses"].items()},

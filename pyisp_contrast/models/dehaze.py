@@ -8,7 +8,8 @@ above a safe lower bound so dense haze is not amplified into noise.
 
 Training (:meth:`Dehazer.training_step`) combines
 
-- an L1 reconstruction term to the clear image when pairs exist;
+- an L1 reconstruction term to the clear image when pairs exist, and an L1 term on the airlight
+  when it is known (synthetic pairs);
 - AECR-Net's contrastive regularisation (Wu et al., *Contrastive learning for compact single image
   dehazing*, CVPR 2021, arXiv:2104.09367) through :class:`~pyisp_contrast.contrastive.RatioContrastiveLoss`:
   anchor = the output, positive = the clear image, negatives = the hazy input *and* the output
@@ -190,6 +191,8 @@ class Dehazer(nn.Module):
         contrastive_weight: weight of the contrastive term (AECR-Net: 0.1).
         num_negatives: re-hazed copies of the output per image (besides the hazy input).
         l1_weight: weight of the L1 reconstruction term (used when the batch has clear images).
+        airlight_weight: weight of the L1 between estimated and true airlight, used when the
+            airlight is known (synthetic inputs, or ``batch["airlight"]``).
         region_weight: weight of the superpixel transmission-consistency term (0 switches it off;
             it then needs ``batch["labels"]`` ``(B, H, W)`` or :func:`pyisp_contrast.segmentation.slic`).
         num_segments: superpixels per image when the step computes them itself.
@@ -202,7 +205,7 @@ class Dehazer(nn.Module):
         >>> clear = torch.rand(2, 3, 32, 32)
         >>> losses = model.training_step({"clear": clear})
         >>> sorted(losses)
-        ['contrastive', 'l1', 'total']
+        ['airlight', 'contrastive', 'l1', 'total']
         >>> model.enhance(torch.rand(3, 40, 40)).shape
         torch.Size([3, 40, 40])
     """
@@ -216,6 +219,7 @@ class Dehazer(nn.Module):
         contrastive_weight: float = 0.1,
         num_negatives: int = 2,
         l1_weight: float = 1.0,
+        airlight_weight: float = 1.0,
         region_weight: float = 0.0,
         num_segments: int = 64,
         t_min: float = 0.1,
@@ -238,6 +242,7 @@ class Dehazer(nn.Module):
         self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
         self.num_negatives = _check_positive_int(num_negatives, "num_negatives")
         self.l1_weight = _check_weight(l1_weight, "l1_weight")
+        self.airlight_weight = _check_weight(airlight_weight, "airlight_weight")
         self.region_weight = _check_weight(region_weight, "region_weight")
         self.num_segments = _check_positive_int(num_segments, "num_segments")
         self.t_min = _check_fraction(t_min, "t_min")
@@ -286,32 +291,59 @@ class Dehazer(nn.Module):
             self.train(was_training)
 
     # -- training ------------------------------------------------------------------------------
-    def make_pair(self, batch: dict) -> tuple[Tensor, Tensor | None]:
-        """``(hazy, clear)`` from a batch; synthesises the hazy images when only clear ones are given.
+    def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """``(hazy, clear, airlight)`` from a batch.
+
+        When the batch has only clear images, the hazy ones are synthesised with :attr:`bag` and
+        the airlight drawn for each is returned too (``(B, 3)``); otherwise it is
+        ``batch["airlight"]`` when given, else ``None``.
 
         Raises:
             KeyError: the batch has neither hazy nor clear images.
+            ValueError: hazy and clear images of different shapes; a malformed airlight.
         """
         hazy = _batch_image(batch, ("hazy", "input"), "hazy", required=False)
         clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=hazy is None)
+        airlight = batch.get("airlight")
         if hazy is None:
-            hazy = self.bag.synthesize(clear)
+            degraded, record = self.bag.sample(clear, 1)
+            hazy = degraded[:, 0]
+            airlight = record.params["airlight"][:, 0]
         elif clear is not None and clear.shape != hazy.shape:
             raise ValueError(
                 f"hazy {tuple(hazy.shape)} and clear {tuple(clear.shape)} images must have one shape."
             )
-        return hazy, clear
+        if airlight is not None and (
+            not isinstance(airlight, Tensor) or airlight.shape != (hazy.shape[0], 3)
+        ):
+            raise ValueError(
+                f"batch['airlight'] must be a ({hazy.shape[0]}, 3) tensor, got "
+                f"{getattr(airlight, 'shape', type(airlight).__name__)}."
+            )
+        return hazy, clear, airlight
 
-    def losses(self, hazy: Tensor, clear: Tensor | None, labels: Tensor | None = None) -> dict:
+    def losses(
+        self,
+        hazy: Tensor,
+        clear: Tensor | None,
+        labels: Tensor | None = None,
+        airlight: Tensor | None = None,
+    ) -> dict:
         """The loss terms for one batch; ``"total"`` is their weighted sum.
 
         Without ``clear`` images the L1 and contrastive terms (which need positives) are skipped;
         the contrastive positive is then absent, so only the region term can train the model.
+        With a known ``airlight`` ``(B, 3)`` (synthetic pairs), its L1 to the estimate is added.
         """
         est = self.estimate(hazy)
         out = self.restore(hazy, est, clamp=False)
         terms: dict[str, Tensor] = {}
         total = out.new_zeros(())
+        if airlight is not None and self.airlight_weight > 0:
+            # The airlight is the hardest unknown from a crop (a bright scene under darker haze
+            # looks like light haze); the synthetic pairs know it, so say it directly.
+            terms["airlight"] = F.l1_loss(est.airlight, airlight.to(est.airlight))
+            total = total + self.airlight_weight * terms["airlight"]
         if clear is not None:
             if self.l1_weight > 0:
                 terms["l1"] = F.l1_loss(out, clear)
@@ -351,18 +383,18 @@ class Dehazer(nn.Module):
         """Loss terms for a batch (see the class notes for the keys); ``"total"`` is backpropagated."""
         if not isinstance(batch, dict):
             raise TypeError(f"`batch` must be a dict of tensors, got {type(batch).__name__}.")
-        hazy, clear = self.make_pair(batch)
+        hazy, clear, airlight = self.prepare_batch(batch)
         if clear is None and self.region_weight == 0:
             raise KeyError(
                 "without clean images (key 'clear', 'target' or 'normal') only the region term can "
                 f"train the dehazer, and region_weight is 0; got keys {sorted(batch)}."
             )
-        return self.losses(hazy, clear, batch.get("labels"))
+        return self.losses(hazy, clear, batch.get("labels"), airlight)
 
     @torch.no_grad()
     def validation_images(self, batch: dict) -> Tensor:
         """Dehazed images of a batch (for the trainer's validation grids)."""
-        hazy, _ = self.make_pair(batch)
+        hazy, _, _ = self.prepare_batch(batch)
         return self.enhance(hazy)
 
 

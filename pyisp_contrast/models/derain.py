@@ -158,7 +158,7 @@ class Derainer(nn.Module):
         finally:
             self.train(was_training)
 
-    def make_pair(self, batch: dict) -> tuple[Tensor, Tensor | None]:
+    def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None]:
         """``(rainy, clear)`` from a batch; synthesises rainy images when only clear ones are given."""
         rainy = _batch_image(batch, ("rainy", "input"), "rainy", required=False)
         clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=rainy is None)
@@ -192,7 +192,7 @@ class Derainer(nn.Module):
         """Loss terms for a batch; ``"total"`` is backpropagated."""
         if not isinstance(batch, dict):
             raise TypeError(f"`batch` must be a dict of tensors, got {type(batch).__name__}.")
-        rainy, clear = self.make_pair(batch)
+        rainy, clear = self.prepare_batch(batch)
         if clear is None:
             raise KeyError(
                 "deraining needs clean images (key 'clear', 'target' or 'normal') for its losses; "
@@ -203,7 +203,7 @@ class Derainer(nn.Module):
     @torch.no_grad()
     def validation_images(self, batch: dict) -> Tensor:
         """Derained images of a batch (for the trainer's validation grids)."""
-        rainy, _ = self.make_pair(batch)
+        rainy, _ = self.prepare_batch(batch)
         return self.enhance(rainy)
 
 

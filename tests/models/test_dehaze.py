@@ -135,7 +135,9 @@ def test_training_step_keys(keys):
     if keys[0]:
         batch[keys[0]] = (clear * 0.6 + 0.35).clamp(0, 1)
     out = model.training_step(batch)
-    assert set(out) == {"l1", "contrastive", "total"}
+    # The airlight term needs the true airlight: known when the step synthesises the haze.
+    expected = {"l1", "contrastive", "total"} | ({"airlight"} if keys[0] is None else set())
+    assert set(out) == expected
     out["total"].backward()
     grads = [p.grad for p in model.estimator.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -185,7 +187,8 @@ def test_region_term_matches_loop():
     out = model.training_step({"clear": _rand(2, 3, 6, 6), "labels": labels})
     assert "region" in out
     torch.testing.assert_close(
-        out["total"], out["l1"] + 0.1 * out["contrastive"] + 0.5 * out["region"]
+        out["total"],
+        out["l1"] + 0.1 * out["contrastive"] + 0.5 * out["region"] + out["airlight"],
     )
 
 
@@ -208,6 +211,28 @@ def test_learns_on_a_fixed_batch():
         model.losses(hazy, clear)["total"].backward()
         opt.step()
     assert F.l1_loss(model(hazy), clear).item() < 0.6 * start
+
+
+def test_airlight_term():
+    model = _small_model(airlight_weight=2.0)
+    clear = _rand(2, 3, 16, 16)
+    hazy = scatter(clear, 0.5, torch.full((2, 3), 0.8))
+    truth = torch.tensor([[0.8, 0.8, 0.8], [0.7, 0.75, 0.8]])
+    out = model.training_step({"hazy": hazy, "clear": clear, "airlight": truth})
+    est = model.estimate(hazy).airlight
+    torch.testing.assert_close(out["airlight"], (est - truth).abs().mean())
+    torch.testing.assert_close(
+        out["total"], out["l1"] + 0.1 * out["contrastive"] + 2.0 * out["airlight"]
+    )
+    # Synthesised inputs come with the airlight the bag drew for them.
+    torch.manual_seed(5)
+    hazy2, _, drawn = model.prepare_batch({"clear": clear})
+    torch.manual_seed(5)
+    neg, rec = model.bag.sample(clear, 1)
+    torch.testing.assert_close(hazy2, neg[:, 0])
+    torch.testing.assert_close(drawn, rec.params["airlight"][:, 0])
+    with pytest.raises(ValueError, match="airlight"):
+        model.training_step({"hazy": hazy, "clear": clear, "airlight": torch.ones(3)})
 
 
 def test_validation_images():
@@ -247,7 +272,7 @@ def test_bad_input():
 def test_custom_bag_is_used():
     model = _small_model(bag=BagOfHaze(beta=(0.0, 0.0)))
     clear = _rand(2, 3, 8, 8)
-    torch.testing.assert_close(model.make_pair({"clear": clear})[0], clear)
+    torch.testing.assert_close(model.prepare_batch({"clear": clear})[0], clear)
 
 
 def test_save_and_load_pretrained_roundtrip(tmp_path):
