@@ -88,8 +88,9 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "within_subsection_order": "FileNameSortKey",
     "image_scrapers": ("matplotlib",),
-    # Reset matplotlib between examples and give each example a wall-clock limit
-    # (PYISP_DOCS_EXAMPLE_TIMEOUT seconds, default 60): a slow example fails the build.
+    # Reset matplotlib between examples and limit each example's time (default 90 CPU seconds,
+    # PYISP_DOCS_EXAMPLE_CPU_LIMIT, and 300 wall seconds, PYISP_DOCS_EXAMPLE_TIMEOUT): a slow
+    # example fails the build.
     "reset_modules": ("matplotlib", "pyisp_docs.example_time_limit"),
     "reset_modules_order": "both",
     "doc_module": ("pyisp_contrast",),
