@@ -307,6 +307,23 @@ def _dict_rows_to_table(title: str, rows: Sequence[Mapping[str, Any]]) -> dict[s
     }
 
 
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, str | int | float | bool)
+
+
+def _dict_of_rows(node: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """``{"a": {"x": 1}, "b": {"x": 2}}`` -> rows ``[{"": "a", "x": 1}, ...]``, else None."""
+    if len(node) < 2 or not all(isinstance(v, Mapping) for v in node.values()):
+        return None
+    rows = []
+    for name, values in node.items():
+        scalars = {k: v for k, v in values.items() if _scalar(v)}
+        if not scalars:
+            return None
+        rows.append({"": name, **scalars})
+    return rows
+
+
 def _is_dict_list(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
 
@@ -375,6 +392,11 @@ def _collect_tables(node: Any, path: str, out: dict[str, Any], defaults: Mapping
                     "rows": node["rows"],
                 }
             )
+            return
+        rows = _dict_of_rows(node)
+        if rows is not None:
+            # {"name": {"metric": value, ...}, ...}: one row per name
+            out["tables"].append(_dict_rows_to_table(path, rows))
             return
         for k, v in node.items():
             if k in skip:

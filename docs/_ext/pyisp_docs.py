@@ -39,7 +39,7 @@ GENERATED = "_generated"
 #: Subpackages without a user-facing API page (the CLI has its own page).
 NOT_IN_API = {"cli"}
 #: Benchmarks whose results belong on the evaluation page (quality), not the speed page.
-EVALUATION_BENCHMARKS = {"quality", "restoration"}
+EVALUATION_BENCHMARKS = {"quality", "restoration", "exposure_encoder"}
 
 KIND_TITLES = {
     "module": "Modules (``torch.nn.Module``)",

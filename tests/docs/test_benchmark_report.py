@@ -124,3 +124,22 @@ def test_runner_rejects_unknown_names(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "unknown benchmark(s) ['zzz']; available: a" in proc.stderr
+
+
+def test_named_rows_become_a_table() -> None:
+    payload = {
+        "held_out_images": 22,
+        "embedders": {
+            "trained": {"spearman": 0.93, "per_class": {"under": 0.9}},
+            "random": {"spearman": 0.88, "per_class": {"under": 0.8}},
+        },
+    }
+    res = common.normalise(payload, default_name="exposure_encoder")
+    assert res["tables"] == [
+        {
+            "title": "embedders",
+            "columns": ["", "spearman"],
+            "rows": [["trained", 0.93], ["random", 0.88]],
+        }
+    ]
+    assert _rst_problems(common.result_to_rst(res)) == []
