@@ -51,6 +51,8 @@ class TrainConfig:
         synthesize_kwargs: keyword arguments of the low-light synthesis
             (:func:`pyisp_contrast.isp.degrade.low_light`).
         workers: ``DataLoader`` worker processes (0 reads in the training process).
+        init_from: a Trainer checkpoint whose model weights start a *new* run (fine-tuning, or
+            continuing on other hardware with a new optimiser); ignored when resuming.
 
     Example:
         >>> TrainConfig(normal=["data/normal"], iterations=10).lr
@@ -78,6 +80,7 @@ class TrainConfig:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     synthesize_kwargs: dict[str, Any] = field(default_factory=dict)
     workers: int = 0
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         self.normal = _paths(self.normal, "normal") if self.normal else []
@@ -122,6 +125,10 @@ class TrainConfig:
         for name in ("model_kwargs", "synthesize_kwargs"):
             if not isinstance(getattr(self, name), dict):
                 raise TypeError(f"`{name}` must be a table (dict), got {getattr(self, name)!r}.")
+        if self.init_from is not None:
+            if not isinstance(self.init_from, str | os.PathLike):
+                raise TypeError(f"`init_from` must be a checkpoint path, got {self.init_from!r}.")
+            self.init_from = os.fspath(self.init_from)
         if not isinstance(self.model, str) or not self.model:
             raise TypeError(f"`model` must be a registry name, got {self.model!r}.")
 

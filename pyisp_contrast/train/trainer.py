@@ -410,6 +410,9 @@ class Trainer:
             logger.info("resumed from %s at step %d", last, self.step)
         elif self.resume:
             logger.info("no checkpoint in %s; starting a new run", self.checkpoint_dir)
+        if self.step == 0 and cfg.init_from is not None:
+            self.model.load_state_dict(load_checkpoint(cfg.init_from, self.device)["model"])
+            logger.info("initialised the model from %s", cfg.init_from)
         if ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "config.toml").write_text(cfg.to_toml())
