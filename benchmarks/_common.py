@@ -339,7 +339,7 @@ def normalise(payload: Mapping[str, Any], *, default_name: str = "") -> dict[str
     out: dict[str, Any] = {
         "schema": payload.get("schema", 0),
         "name": name,
-        "title": str(payload.get("title") or payload.get("benchmark") or name),
+        "title": str(payload.get("title") or name.replace("_", " ").capitalize()),
         "quick": bool(payload.get("quick", False)),
         "device": str(payload.get("device", (payload.get("machine") or {}).get("device", "cpu"))),
         "machine": payload.get("machine") or payload.get("env") or {},
