@@ -10,7 +10,12 @@ from pathlib import Path
 EPILOG = """\
 inputs:
   Files, folders (their images, not sub-folders unless --recursive) and glob patterns
-  ("photos/*.jpg"; quote it so the shell does not expand it first).
+  ("photos/*.jpg"; quote it so the shell does not expand it first). --sample adds the low-light
+  sample photo shipped with the package (try the command with no photo of your own).
+
+tasks:
+  --task lowlight (default) uses the bundled PIE weights, --task dehaze and --task derain the
+  bundled dehazing and deraining models. --weights overrides the task's default weights.
 
 outputs:
   Each result is written as OUT_DIR/<input stem>.png (lossless). The command never writes onto
@@ -35,6 +40,10 @@ exit status:
 """
 
 
+#: Default shipped weights of each ``--task``.
+TASK_WEIGHTS = {"lowlight": "pie-default", "dehaze": "dehaze-default", "derain": "derain-default"}
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "enhance",
@@ -45,16 +54,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns"
+        "inputs", nargs="*", metavar="INPUT", help="image files, folders or glob patterns"
+    )
+    p.add_argument(
+        "--sample", action="store_true", help="also enhance the bundled low-light sample photo"
+    )
+    p.add_argument(
+        "--task",
+        choices=sorted(TASK_WEIGHTS),
+        default="lowlight",
+        help="what to restore; picks the default weights (default: %(default)s)",
     )
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT_DIR", help="folder for the results"
     )
     p.add_argument(
         "--weights",
-        default="pie-default",
+        default=None,
         metavar="PATH|NAME",
-        help="weights file or shipped name (default: %(default)s)",
+        help="weights file or shipped name (default: the task's, e.g. pie-default)",
     )
     p.add_argument(
         "--device", default="auto", help="cpu, cuda, cuda:1 or auto (default: %(default)s)"
@@ -134,8 +152,18 @@ def run(args: argparse.Namespace) -> int:
     if args.max_side is not None and args.max_side < 1:
         error(f"--max-side must be >= 1, got {args.max_side}")
         return 2
+    inputs_given = list(args.inputs)
+    if args.sample:
+        from pyisp_contrast.data import sample_lowlight_path
+
+        inputs_given.append(sample_lowlight_path())
+    if not inputs_given:
+        error("give at least one INPUT (file, folder or glob), or --sample for the bundled photo")
+        return 2
+    if args.weights is None:
+        args.weights = TASK_WEIGHTS[args.task]
     try:
-        paths = find_images(args.inputs, recursive=args.recursive)
+        paths = find_images(inputs_given, recursive=args.recursive)
     except FileNotFoundError as exc:
         error(str(exc))
         return 2

@@ -131,3 +131,33 @@ def test_help_documents_image_kinds(capsys):
     text = capsys.readouterr().out
     for word in ("grey", "RGBA", "16-bit", "palette", "exit status"):
         assert word in text
+
+
+def test_sample_flag_enhances_the_bundled_photo(tmp_path, weights, capsys):
+    out = tmp_path / "out"
+    assert main(["enhance", "--sample", "-o", str(out), "--weights", str(weights)]) == 0
+    from pyisp_contrast.data import sample_lowlight_path
+
+    result = read_image(out / "sample_lowlight.png")
+    assert result.shape == read_image(sample_lowlight_path()).shape
+
+
+def test_no_input_at_all_is_a_usage_error(tmp_path, capsys):
+    assert main(["enhance", "-o", str(tmp_path / "o")]) == 2
+    assert "--sample" in capsys.readouterr().err
+
+
+def test_task_picks_its_default_weights(tmp_path, inputs, monkeypatch):
+    import pyisp_contrast.models as models
+
+    asked = []
+
+    def fake_load(name, device=None):
+        asked.append(name)
+        raise models.WeightsError(f"{name}: stop here")
+
+    monkeypatch.setattr(models, "load_pretrained", fake_load)
+    for task, name in (("lowlight", "pie-default"), ("dehaze", "dehaze-default"),
+                       ("derain", "derain-default")):  # fmt: skip
+        main(["enhance", str(inputs), "-o", str(tmp_path / task), "--task", task])
+    assert asked == ["pie-default", "dehaze-default", "derain-default"]
