@@ -74,7 +74,7 @@ def _step(kind: str, embedder, anchor, pos, neg):
     else:
         loss = naive_loss(embedder, dist, anchor, pos, neg)
     loss.backward()
-    return float(loss)
+    return loss.item()
 
 
 def _worker(
@@ -93,7 +93,8 @@ def _worker(
         t = time_call(
             lambda: _step(kind, embedder, anchor, pos, neg), repeat=repeat, warmup=0, sync=sync
         )
-    grad = anchor.grad.detach().cpu()
+    # numpy, not a tensor: torch would pass a tensor through shared memory that dies with the child
+    grad = anchor.grad.detach().cpu().numpy()
     result = {
         "median_s": t["median"],
         "times": t["times"],
@@ -112,14 +113,17 @@ def run_variant(kind: str, emb_name: str, shape: tuple, repeat: int, device: str
     proc.start()
     result, grad = queue.get()
     proc.join()
-    return result, grad
+    return result, torch.from_numpy(grad)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--size", type=int, default=None, help="image side (default 384, 128 with --quick)"
+    )
     args = parser.parse_args(argv)
-    size = 128 if args.quick else 384
+    size = args.size or (128 if args.quick else 384)
     repeat = args.repeat or (2 if args.quick else 5)
     shape = (2, 2, 2, size)
     workload = (
