@@ -137,7 +137,7 @@ def main(task: str = "dehaze", argv: list[str] | None = None) -> int:
         },
         "train_seconds": round(seconds, 1),
         "final_losses": {k: float(v) for k, v in result["losses"].items()},
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
     save_pretrained(model, args.out, **meta)
     print(json.dumps(meta, indent=2))
