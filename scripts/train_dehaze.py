@@ -36,7 +36,7 @@ from pyisp_contrast.train.datasets import sample_seed, split_paths
 
 DEFAULTS = {
     "dehaze": {"steps": 1500, "crop": 128, "batch": 4, "lr": 2e-3},
-    "derain": {"steps": 1200, "crop": 96, "batch": 4, "lr": 2e-3},
+    "derain": {"steps": 1200, "crop": 80, "batch": 4, "lr": 2e-3},
 }
 
 
@@ -86,13 +86,15 @@ def parse_args(task: str, argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (fine-tune)")
+    if task == "dehaze":
+        p.add_argument("--airlight-weight", type=float, default=1.0, help="Dehazer airlight term")
     return p.parse_args(argv)
 
 
 def main(task: str = "dehaze", argv: list[str] | None = None) -> int:
     args = parse_args(task, argv)
     torch.set_num_threads(args.threads)
-    model = Dehazer() if task == "dehaze" else Derainer()
+    model = Dehazer(airlight_weight=args.airlight_weight) if task == "dehaze" else Derainer()
     if args.init is not None:
         model.load_state_dict(load_pretrained(args.init).state_dict())
     paths = split_paths(find_images([args.data], recursive=True), "train", 5)
@@ -134,6 +136,7 @@ def main(task: str = "dehaze", argv: list[str] | None = None) -> int:
             "threads": args.threads,
             "device": args.device,
             "init": None if args.init is None else str(args.init),
+            "airlight_weight": getattr(args, "airlight_weight", None),
         },
         "train_seconds": round(seconds, 1),
         "final_losses": {k: float(v) for k, v in result["losses"].items()},
