@@ -236,3 +236,19 @@ def test_init_from_rejects_a_file_that_is_not_a_checkpoint(tmp_path, data):
     cfg = _config(tmp_path / "c", iterations=1, init_from=str(bad))
     with pytest.raises(ValueError, match="not a pyisp_contrast training checkpoint"):
         Trainer(_model(), train, cfg, progress=False).fit()
+
+
+def test_value_checks_run_on_the_first_step_only(tmp_path, data):
+    from pyisp_contrast.core.checks import value_checks_enabled
+
+    seen = []
+
+    class Recording(TinyEnhancer):
+        def training_step(self, batch):
+            seen.append(value_checks_enabled())
+            return super().training_step(batch)
+
+    torch.manual_seed(0)
+    Trainer(Recording(), data[0], _config(tmp_path / "r", iterations=3), progress=False).fit()
+    assert seen == [True, False, False]
+    assert value_checks_enabled()  # switched back on after the run
