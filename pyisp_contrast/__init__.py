@@ -9,6 +9,7 @@ Subpackages (imported on first use, so ``import pyisp_contrast`` stays fast):
 - :mod:`pyisp_contrast.models`: curve estimators, PIE, dehazing and deraining compositions.
 - :mod:`pyisp_contrast.train`: unpaired datasets and a checkpointing, DDP-ready trainer.
 - :mod:`pyisp_contrast.metrics`: PSNR/SSIM, LOE, NIQE.
+- :mod:`pyisp_contrast.classical`: classical baselines (dark channel prior dehazing, guided filter).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "classical",
     "contrastive",
     "core",
     "isp",
@@ -29,7 +31,7 @@ __all__ = [
     "train",
 ]
 
-_SUBPACKAGES = {"contrastive", "core", "isp", "losses", "metrics", "models", "segmentation", "train"}
+_SUBPACKAGES = {"classical", "contrastive", "core", "isp", "losses", "metrics", "models", "segmentation", "train"}
 
 
 def __getattr__(name: str):

@@ -4,8 +4,19 @@
   Hable, ACES, PIE's log curve, Zero-DCE's light-enhancement curve, sigmoid contrast, HSV value).
 - :mod:`~pyisp_contrast.isp.bank`: the Bag of Curves (exposure negatives with a record of the draw).
 - :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis.
+- :mod:`~pyisp_contrast.isp.bags`: bags of haze and rain (physical negatives in the Bag of Curves' form).
 """
 
+from .bags import (
+    RAIN_REGIMES,
+    BagOfHaze,
+    BagOfRain,
+    DegradationBag,
+    DegradationFamily,
+    DegradationRecord,
+    haze_families,
+    rain_families,
+)
 from .bank import (
     OVER,
     UNDER,
@@ -72,11 +83,17 @@ from .degrade import (
 __all__ = [
     "OVER",
     "POW_EPS",
+    "RAIN_REGIMES",
     "UNDER",
     "Aces",
     "BagOfCurves",
+    "BagOfHaze",
+    "BagOfRain",
     "CurveFamily",
     "CurveRecord",
+    "DegradationBag",
+    "DegradationFamily",
+    "DegradationRecord",
     "Exposure",
     "Gamma",
     "Hable",
@@ -103,6 +120,7 @@ __all__ = [
     "gamma",
     "hable",
     "haze",
+    "haze_families",
     "inverse_aces",
     "inverse_exposure",
     "inverse_gamma",
@@ -118,6 +136,7 @@ __all__ = [
     "luma",
     "pie_families",
     "rain",
+    "rain_families",
     "rain_kernel",
     "reinhard",
     "safe_pow",

@@ -3,6 +3,8 @@
 - :mod:`~pyisp_contrast.models.curve_net`: :class:`CurveEstimator` (DCE-Net, loads the authors'
   checkpoints) and :class:`FastCurveEstimator` (reduced-resolution curves, the bundled default).
 - :mod:`~pyisp_contrast.models.pie`: :class:`PIE`, network plus the full PIE objective.
+- :mod:`~pyisp_contrast.models.dehaze` / :mod:`~pyisp_contrast.models.derain`: the dehazing and
+  deraining compositions (:class:`Dehazer`, :class:`Derainer`).
 - :mod:`~pyisp_contrast.models.pretrained`: :func:`load_pretrained` / :func:`save_pretrained`.
 """
 
@@ -14,6 +16,8 @@ from pyisp_contrast.models.curve_net import (
     FastCurveEstimator,
     apply_curve_maps,
 )
+from pyisp_contrast.models.dehaze import Dehazer, HazeEstimate, HazeEstimator
+from pyisp_contrast.models.derain import Derainer, RainEstimator
 from pyisp_contrast.models.pie import DEFAULT_WEIGHTS, PIE, SelectLayers
 from pyisp_contrast.models.pretrained import (
     ARCHITECTURES,
@@ -29,7 +33,12 @@ __all__ = [
     "PIE",
     "CurveEstimator",
     "CurveOutput",
+    "Dehazer",
+    "Derainer",
     "FastCurveEstimator",
+    "HazeEstimate",
+    "HazeEstimator",
+    "RainEstimator",
     "SelectLayers",
     "WeightsError",
     "apply_curve_maps",

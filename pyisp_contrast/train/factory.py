@@ -55,6 +55,8 @@ def _lazy(module: str, attr: str) -> Callable[..., nn.Module]:
 
 
 register_model("pie", _lazy("pyisp_contrast.models.pie", "PIE"))
+register_model("dehaze", _lazy("pyisp_contrast.models.dehaze", "Dehazer"))
+register_model("derain", _lazy("pyisp_contrast.models.derain", "Derainer"))
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

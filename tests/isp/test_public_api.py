@@ -24,7 +24,12 @@ DEGRADE = {
     "Rain",
 }  # fmt: skip
 
-EXPECTED = CURVES | BANK | DEGRADE
+BAGS = {
+    "BagOfHaze", "BagOfRain", "DegradationBag", "DegradationFamily", "DegradationRecord",
+    "RAIN_REGIMES", "haze_families", "rain_families",
+}  # fmt: skip
+
+EXPECTED = CURVES | BANK | DEGRADE | BAGS
 
 
 def test_expected_names_are_exported() -> None:

@@ -15,6 +15,11 @@ EXPECTED = {
     "CurveOutput",
     "FastCurveEstimator",
     "apply_curve_maps",
+    "Dehazer",
+    "Derainer",
+    "HazeEstimate",
+    "HazeEstimator",
+    "RainEstimator",
 }
 
 
@@ -23,3 +28,18 @@ def test_public_names_present():
     assert not missing, f"removed from pyisp_contrast.models: {sorted(missing)}"
     for name in EXPECTED:
         assert hasattr(models, name)
+
+
+def test_bundled_weights_load_in_a_fresh_process():
+    """Importing pyisp_contrast.models registers every architecture the bundled files name."""
+    import subprocess
+    import sys
+
+    code = (
+        "from pyisp_contrast.models import available_weights, load_pretrained\n"
+        "for name in available_weights():\n"
+        "    assert callable(load_pretrained(name).enhance), name\n"
+        "print(sorted(available_weights()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "dehaze-default" in out.stdout and "derain-default" in out.stdout
