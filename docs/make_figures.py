@@ -70,6 +70,16 @@ def make(out: Path = OUT, height: int = 200, seed: int = 0) -> Path:
     else:
         with torch.no_grad():
             panels.append((model.enhance(dark)[0], "enhanced (bundled PIE)"))
+    enhanced = len(panels) == 5
+    caption = (
+        "From left to right: a dark photo (synthesised from a scikit-image sample with "
+        ":func:`~pyisp_contrast.isp.low_light`), its SLIC superpixels (shown brightened), and "
+        "two Bag-of-Curves negatives (under- and over-exposed) made from the well-exposed photo"
+        + (", and the bundled enhancer's result" if enhanced else "")
+        + ". Made by ``docs/make_figures.py``."
+    )
+    # the page includes this caption, so it always describes the figure as it was made
+    (out.parent / "overview_caption.rst.inc").write_text(caption + "\n")
     fig, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels), 2.2))
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(_to_np(img))
