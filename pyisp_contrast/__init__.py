@@ -9,6 +9,7 @@ Subpackages (imported on first use, so ``import pyisp_contrast`` stays fast):
 - :mod:`pyisp_contrast.models`: curve estimators, PIE, dehazing and deraining compositions.
 - :mod:`pyisp_contrast.train`: unpaired datasets and a checkpointing, DDP-ready trainer.
 - :mod:`pyisp_contrast.metrics`: PSNR/SSIM, LOE, NIQE.
+- :mod:`pyisp_contrast.data`: the small sample photo shipped with the package.
 - :mod:`pyisp_contrast.classical`: classical baselines (dark channel prior dehazing, guided filter).
 """
 
@@ -23,6 +24,7 @@ __all__ = [
     "classical",
     "contrastive",
     "core",
+    "data",
     "isp",
     "losses",
     "metrics",
@@ -31,7 +33,18 @@ __all__ = [
     "train",
 ]
 
-_SUBPACKAGES = {"classical", "contrastive", "core", "isp", "losses", "metrics", "models", "segmentation", "train"}
+_SUBPACKAGES = {
+    "classical",
+    "contrastive",
+    "core",
+    "data",
+    "isp",
+    "losses",
+    "metrics",
+    "models",
+    "segmentation",
+    "train",
+}
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ import pytest
 import pyisp_contrast
 
 SUBPACKAGES = (
-    "classical", "contrastive", "core", "isp", "losses", "metrics", "models", "segmentation",
+    "classical", "contrastive", "core", "data", "isp", "losses", "metrics", "models", "segmentation",
     "train",
 )  # fmt: skip
 

@@ -19,6 +19,7 @@ from torch import Tensor
 
 __all__ = ["IMAGE_SUFFIXES", "ImageReadError", "find_images", "read_image", "write_image"]
 
+#: File name endings that :func:`find_images` treats as images (lower case).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
