@@ -73,8 +73,9 @@ def make(out: Path = OUT, height: int = 200, seed: int = 0) -> Path:
     enhanced = len(panels) == 5
     caption = (
         "From left to right: a dark photo (synthesised from a scikit-image sample with "
-        ":func:`~pyisp_contrast.isp.low_light`), its SLIC superpixels (shown brightened), and "
-        "two Bag-of-Curves negatives (under- and over-exposed) made from the well-exposed photo"
+        ":func:`~pyisp_contrast.isp.low_light`), its SLIC superpixels (shown brightened), "
+        + ("" if enhanced else "and ")
+        + "two Bag-of-Curves negatives (under- and over-exposed) made from the well-exposed photo"
         + (", and the bundled enhancer's result" if enhanced else "")
         + ". Made by ``docs/make_figures.py``."
     )
