@@ -33,33 +33,25 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import _common as common
-from pyisp_contrast.classical import dark_channel_dehaze, guided_filter
-from pyisp_contrast.core.io import find_images, read_image
-from pyisp_contrast.isp.degrade import haze, rain
-from pyisp_contrast.metrics import psnr, ssim
+from pyisp_contrast.core.io import find_images
+from pyisp_contrast.metrics import (
+    RESTORATION_TASKS,
+    classical_baseline,
+    psnr,
+    ssim,
+    synthetic_pairs,
+)
 from pyisp_contrast.models import load_pretrained
 from pyisp_contrast.models.dehaze import Dehazer
 from pyisp_contrast.models.derain import Derainer
 from pyisp_contrast.train.datasets import split_paths
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "normal"
-#: Seeds of the synthetic degradations: image i of the held-out list gets seed BASE + i.
-HAZE_SEED, RAIN_SEED = 60_000, 70_000
-
-
-def _resize(img: torch.Tensor, max_side: int) -> torch.Tensor:
-    h, w = img.shape[-2:]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return img
-    size = (max(16, round(h * scale)), max(16, round(w * scale)))
-    return F.interpolate(img[None], size=size, mode="area")[0].clamp(0, 1)
 
 
 def _score(out: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
@@ -107,21 +99,23 @@ def main() -> int:
         y = fn(x)
         return y, time.perf_counter() - t0
 
+    # The same held-out pairs as `pyisp-contrast evaluate --task dehaze|derain --synthetic DIR`.
+    pair_kw = dict(max_side=max_side, limit=len(paths), device=device)
+    hazy_pairs = synthetic_pairs(args.data, "dehaze", **pair_kw)
+    rainy_pairs = synthetic_pairs(args.data, "derain", **pair_kw)
+    dark_channel_dehaze, self_guided = classical_baseline("dehaze"), classical_baseline("derain")
     per_image = []
     for i, path in enumerate(paths):
-        clean = _resize(read_image(path), max_side)[None].to(device)
-        g = torch.Generator(device=device.type).manual_seed(HAZE_SEED + i)
-        hazy, _ = haze(clean, generator=g)
+        _, hazy, clean = next(hazy_pairs)
         record("haze: input", hazy, clean, 0.0)
         out, t = timed(dark_channel_dehaze, hazy)
         record("haze: dark channel prior", out, clean, t)
         out, t = timed(dehazer.enhance, hazy)
         record("haze: Dehazer (dehaze-default)", out, clean, t)
 
-        g = torch.Generator(device=device.type).manual_seed(RAIN_SEED + i)
-        rainy, _ = rain(clean, generator=g)
+        _, rainy, clean = next(rainy_pairs)
         record("rain: input", rainy, clean, 0.0)
-        out, t = timed(lambda x: guided_filter(x, x, 2, 1e-2), rainy)
+        out, t = timed(self_guided, rainy)
         record("rain: self-guided filter", out, clean, t)
         out, t = timed(derainer.enhance, rainy)
         record("rain: Derainer (derain-default)", out, clean, t)
@@ -183,7 +177,7 @@ def main() -> int:
         extra={
             "data": str(args.data),
             "split": "val: every 5th image sorted by path",
-            "seeds": {"haze": HAZE_SEED, "rain": RAIN_SEED},
+            "seeds": {"haze": RESTORATION_TASKS["dehaze"], "rain": RESTORATION_TASKS["derain"]},
             "weights": {"dehaze": str(args.dehaze_weights), "derain": str(args.derain_weights)},
             "per_image_psnr": per_image,
         },

@@ -56,3 +56,28 @@ def test_bad_files_and_folders(tmp_path, capsys):
     assert "zz.png" in capsys.readouterr().err
     assert main(["evaluate", "--low", str(tmp_path / "none")]) == 2
     assert main(["evaluate", "--low", str(low), "--gt", str(tmp_path / "none")]) == 2
+
+
+def test_dehaze_and_derain_on_synthetic_pairs(tmp_path, capsys):
+    g = torch.Generator().manual_seed(3)
+    clean = tmp_path / "clean"
+    for i in range(5):
+        write_image(clean / f"c{i}.png", torch.rand(3, 32, 48, generator=g))
+    for task in ("dehaze", "derain"):
+        out = tmp_path / task
+        code = main(["evaluate", "--task", task, "--synthetic", str(clean), "--max-side", "32",
+                     "--device", "cpu", "-o", str(out)])  # fmt: skip
+        assert code == 0
+        text = capsys.readouterr().out
+        baseline = "dark channel prior" if task == "dehaze" else "self-guided filter"
+        assert "1 held-out" in text and baseline in text and f"{task}-default" in text
+        payload = json.loads((out / "metrics.json").read_text())
+        assert list(payload["mean"]) == ["input", baseline, f"{task}-default"]
+        assert payload["images"][0]["image"] == "c4.png"
+
+
+def test_restoration_task_needs_synthetic_folder(tmp_path, capsys):
+    assert main(["evaluate", "--task", "dehaze"]) == 2
+    assert "--synthetic" in capsys.readouterr().err
+    assert main(["evaluate"]) == 2
+    assert "--low" in capsys.readouterr().err
