@@ -161,10 +161,16 @@ def bench_training_step(device: torch.device, steps: int, crop: int, embedder: s
         note = "random VGG16 (same cost as ImageNet weights)"
     model.to(device).train()
     photos = [skdata.astronaut(), skdata.coffee(), skdata.chelsea(), skdata.rocket()]
-    normal = torch.stack([torch.from_numpy(p[:crop, :crop].copy()).permute(2, 0, 1).float() / 255
-                          for p in photos[:2]]).to(device)  # fmt: skip
-    low, _ = low_light(torch.stack([torch.from_numpy(p[:crop, :crop].copy()).permute(2, 0, 1).float() / 255
-                                    for p in photos[2:]]), generator=torch.Generator().manual_seed(0))  # fmt: skip
+
+    def square(photo):  # a crop x crop tensor from any photo (chelsea is only 300 px tall)
+        side = min(photo.shape[:2])
+        t = torch.from_numpy(photo[:side, :side].copy()).permute(2, 0, 1).float() / 255
+        return torch.nn.functional.interpolate(t[None], size=(crop, crop), mode="area")[0]
+
+    normal = torch.stack([square(p) for p in photos[:2]]).to(device)
+    low, _ = low_light(
+        torch.stack([square(p) for p in photos[2:]]), generator=torch.Generator().manual_seed(0)
+    )
     low = low.to(device)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
