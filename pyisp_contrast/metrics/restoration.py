@@ -109,7 +109,7 @@ def evaluate_restoration(
         ``"input"`` first among the labels.
 
     Example:
-        >>> pairs = [("a", torch.full((1, 3, 8, 8), 0.4), torch.full((1, 3, 8, 8), 0.5))]
+        >>> pairs = [("a", torch.full((1, 3, 16, 16), 0.4), torch.full((1, 3, 16, 16), 0.5))]
         >>> r = evaluate_restoration({"shift": lambda x: x + 0.1}, pairs)
         >>> round(r["mean"]["input"]["psnr"], 1), r["mean"]["shift"]["psnr"] > 60
         (20.0, True)
