@@ -33,18 +33,7 @@ __all__ = [
     "train",
 ]
 
-_SUBPACKAGES = {
-    "classical",
-    "contrastive",
-    "core",
-    "data",
-    "isp",
-    "losses",
-    "metrics",
-    "models",
-    "segmentation",
-    "train",
-}
+_SUBPACKAGES = frozenset(__all__) - {"__version__"}
 
 
 def __getattr__(name: str):

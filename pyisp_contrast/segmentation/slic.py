@@ -155,6 +155,28 @@ def _check_int(value: int, name: str, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+def _check_spacing_and_lab(
+    spacing: Sequence[float] | None, convert2lab: bool | None, channels: int
+) -> tuple[float, float, bool]:
+    """Validate ``spacing`` (row, column) and resolve ``convert2lab`` (default: RGB input)."""
+    if spacing is None:
+        sy, sx = 1.0, 1.0
+    else:
+        if not isinstance(spacing, Sequence) or len(spacing) != 2:
+            raise ValueError(
+                f"`spacing` must be None or a pair (row, column) of floats, got {spacing!r}."
+            )
+        sy = _check_float(spacing[0], "spacing", 0.0, inclusive=False)
+        sx = _check_float(spacing[1], "spacing", 0.0, inclusive=False)
+    if convert2lab is None:
+        convert2lab = channels == 3
+    elif convert2lab and channels != 3:
+        raise ValueError(
+            f"`convert2lab=True` needs 3-channel RGB images, got {channels} channel(s)."
+        )
+    return sy, sx, bool(convert2lab)
+
+
 def _check_float(value: float, name: str, low: float, *, inclusive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
@@ -267,19 +289,7 @@ def _slic(
     max_size_factor = _check_float(
         max_size_factor, "max_size_factor", min_size_factor, inclusive=False
     )
-    if spacing is None:
-        sy, sx = 1.0, 1.0
-    else:
-        if not isinstance(spacing, Sequence) or len(spacing) != 2:
-            raise ValueError(
-                f"`spacing` must be None or a pair (row, column) of floats, got {spacing!r}."
-            )
-        sy = _check_float(spacing[0], "spacing", 0.0, inclusive=False)
-        sx = _check_float(spacing[1], "spacing", 0.0, inclusive=False)
-    if convert2lab is None:
-        convert2lab = c == 3
-    elif convert2lab and c != 3:
-        raise ValueError(f"`convert2lab=True` needs 3-channel RGB images, got {c} channel(s).")
+    sy, sx, convert2lab = _check_spacing_and_lab(spacing, convert2lab, c)
     if not isinstance(enforce_connectivity, bool):
         raise TypeError("`enforce_connectivity` must be a bool.")
     check_generator(generator, images.device)

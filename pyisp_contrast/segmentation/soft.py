@@ -17,7 +17,12 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import as_batch_param, check_image
-from pyisp_contrast.segmentation.slic import _check_float, _check_int, _geometry, slic_grid
+from pyisp_contrast.segmentation.slic import (
+    _check_int,
+    _check_spacing_and_lab,
+    _geometry,
+    slic_grid,
+)
 
 __all__ = ["SoftSLIC", "SoftSuperpixels", "soft_slic"]
 
@@ -99,19 +104,7 @@ def soft_slic(
     n_iter = _check_int(n_iter, "n_iter", 1)
     temp = as_batch_param(temperature, b, "temperature", like=images, low=0.0, low_inclusive=False)
     comp = as_batch_param(compactness, b, "compactness", like=images, low=0.0, low_inclusive=False)
-    if spacing is None:
-        sy, sx = 1.0, 1.0
-    else:
-        if not isinstance(spacing, Sequence) or len(spacing) != 2:
-            raise ValueError(
-                f"`spacing` must be None or a pair (row, column) of floats, got {spacing!r}."
-            )
-        sy = _check_float(spacing[0], "spacing", 0.0, inclusive=False)
-        sx = _check_float(spacing[1], "spacing", 0.0, inclusive=False)
-    if convert2lab is None:
-        convert2lab = c == 3
-    elif convert2lab and c != 3:
-        raise ValueError(f"`convert2lab=True` needs 3-channel RGB images, got {c} channel(s).")
+    sy, sx, convert2lab = _check_spacing_and_lab(spacing, convert2lab, c)
 
     gy, gx = slic_grid(h, w, n_segments)
     geo = _geometry(h, w, gy, gx, sy, sx)
