@@ -17,6 +17,7 @@ from pyisp_contrast.contrastive import (
     TripletHingeLoss,
     gray_level,
 )
+from pyisp_contrast.contrastive.losses import CPU_CHUNK_SIZE
 
 
 class TinyEmbedder(nn.Module):
@@ -147,9 +148,14 @@ def test_each_image_embedded_once_and_chunking_agrees():
     emb = TinyEmbedder()
     a, pos, neg = _data(b=2, p=3, shared_pos=True)
     a.requires_grad_(True)
-    ref = InfoNCELoss(emb, GramMSEDistance())(a, pos, neg)
+    ref = InfoNCELoss(emb, GramMSEDistance(), chunk_size=None)(a, pos, neg)
     # anchor (needs grad) in one batch; 3 shared positives and 2 x 3 negatives in another.
     assert sorted(emb.calls) == [2, 3 + 6]
+    emb.calls.clear()
+    # the default ("auto") embeds CPU_CHUNK_SIZE images a call on the CPU, with the same result
+    auto = InfoNCELoss(emb, GramMSEDistance())(a, pos, neg)
+    assert sum(emb.calls) == 2 + 9 and max(emb.calls) <= CPU_CHUNK_SIZE
+    torch.testing.assert_close(auto, ref)
     emb.calls.clear()
     chunked = InfoNCELoss(emb, GramMSEDistance(), chunk_size=4)(a, pos, neg)
     assert sum(emb.calls) == 2 + 9 and max(emb.calls) <= 4
@@ -281,6 +287,8 @@ def test_bad_construction():
         RatioContrastiveLoss(emb, MSEDistance(), eps=0.0)
     with pytest.raises(ValueError, match="chunk_size"):
         InfoNCELoss(emb, MSEDistance(), chunk_size=0)
+    with pytest.raises(ValueError, match="chunk_size"):
+        InfoNCELoss(emb, MSEDistance(), chunk_size="big")
     with pytest.raises(ValueError, match="reducer"):
         InfoNCELoss(emb, MSEDistance(), reducer="avg")
     with pytest.raises(NotImplementedError):
