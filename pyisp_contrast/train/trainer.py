@@ -97,6 +97,21 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return ckpt
 
 
+def _is_worker_killed(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch's report of a DataLoader worker killed by a signal."""
+    return "DataLoader worker" in str(exc) and "killed by signal" in str(exc)
+
+
+def _stop_workers(batches: Any) -> None:
+    """Shut a DataLoader iterator's workers down so their exit cannot interrupt a save."""
+    shutdown = getattr(batches, "_shutdown_workers", None)
+    if callable(shutdown):
+        try:
+            shutdown()
+        except Exception:  # workers already gone: nothing left to stop
+            pass
+
+
 def _rng_state() -> dict[str, Any]:
     kind, key, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 (the legacy global state is what user code uses)
     return {
@@ -511,7 +526,13 @@ class Trainer:
                     if is_ckpt:
                         self.save_checkpoint()
                         ctx.barrier()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, RuntimeError) as exc:
+            # A SIGTERM to the whole process group (torchrun, SLURM, `timeout`) also kills the
+            # DataLoader workers, and torch reports their death as a RuntimeError that can arrive
+            # before our own KeyboardInterrupt or in the middle of the save below.
+            if isinstance(exc, RuntimeError) and not _is_worker_killed(exc):
+                raise
+            _stop_workers(batches)
             bar.close()
             if ctx.is_main and self.step > 0:
                 path = self.save_checkpoint(rng=rng_at_step_start)

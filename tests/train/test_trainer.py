@@ -252,3 +252,56 @@ def test_value_checks_run_on_the_first_step_only(tmp_path, data):
     Trainer(Recording(), data[0], _config(tmp_path / "r", iterations=3), progress=False).fit()
     assert seen == [True, False, False]
     assert value_checks_enabled()  # switched back on after the run
+
+
+_SIGTERM_SCRIPT = """
+import sys, time, torch
+from torch import nn
+from pyisp_contrast.train.config import TrainConfig
+from pyisp_contrast.train.trainer import Trainer
+
+class Slow(torch.utils.data.Dataset):
+    def __len__(self):
+        return 64
+    def __getitem__(self, i):
+        time.sleep(0.05)
+        return {"x": torch.full((3,), float(i))}
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(3))
+    def training_step(self, batch):
+        return {"total": ((batch["x"] - self.w) ** 2).mean()}
+
+cfg = TrainConfig(iterations=100000, checkpoint_every=1, batch_size=2, lr=1e-3, device="cpu",
+                  out_dir=sys.argv[1], workers=1, log_every=1, val_images=0)
+Trainer(Tiny(), Slow(), cfg, progress=False).fit()
+"""
+
+
+def test_sigterm_to_the_process_group_with_workers_still_saves(tmp_path):
+    """torchrun/SLURM/`timeout` signal the whole group: the DataLoader workers die too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", _SIGTERM_SCRIPT, str(out)],
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    last = out / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 60
+    while not last.is_file() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert last.is_file(), (
+        proc.stderr.read() if proc.poll() is not None else "no checkpoint in 60 s"
+    )
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert "interrupted at step" in err, err
+    assert not list((out / "checkpoints").glob("*.tmp"))
+    assert load_checkpoint(last)["step"] >= 1
