@@ -16,8 +16,12 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--device", default="cpu", help="torch device for device-aware tests (cpu, cuda)")
-    parser.addoption("--dtype", default="float32", help="float dtype for dtype-aware tests (float32, float64)")
+    parser.addoption(
+        "--device", default="cpu", help="torch device for device-aware tests (cpu, cuda)"
+    )
+    parser.addoption(
+        "--dtype", default="float32", help="float dtype for dtype-aware tests (float32, float64)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -58,7 +58,9 @@ def value_checks(enabled: bool) -> Iterator[None]:
 def check_finite(x: Tensor, name: str) -> None:
     """Raise ``ValueError`` if ``x`` holds NaN or inf (when value checks are on)."""
     if value_checks_enabled() and x.numel() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num).")
+        raise ValueError(
+            f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num)."
+        )
 
 
 def check_image(
@@ -110,10 +112,14 @@ def check_image(
         )
     if value_checks_enabled():
         # One fused reduction, one host sync on GPU.
-        stats = torch.stack([images.amin(), images.amax(), torch.isfinite(images).all().to(images.dtype)])
+        stats = torch.stack(
+            [images.amin(), images.amax(), torch.isfinite(images).all().to(images.dtype)]
+        )
         lo, hi, finite = stats.tolist()
         if not finite:
-            raise ValueError(f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num).")
+            raise ValueError(
+                f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num)."
+            )
         if check_range and (lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE):
             raise ValueError(
                 f"`{name}` must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}; "
@@ -179,7 +185,9 @@ def as_batch_param(
     return t.expand(batch).reshape(batch, 1, 1, 1)
 
 
-def check_labels(labels: Tensor, name: str = "labels", *, shape: Sequence[int] | None = None) -> Tensor:
+def check_labels(
+    labels: Tensor, name: str = "labels", *, shape: Sequence[int] | None = None
+) -> Tensor:
     """Validate a ``(B, H, W)`` integer label tensor (non-negative); returns it as int64.
 
     Args:
@@ -190,11 +198,15 @@ def check_labels(labels: Tensor, name: str = "labels", *, shape: Sequence[int] |
     if not isinstance(labels, Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(labels).__name__}.")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
-        raise TypeError(f"`{name}` must be an integer tensor (int64 preferred), got dtype {labels.dtype}.")
+        raise TypeError(
+            f"`{name}` must be an integer tensor (int64 preferred), got dtype {labels.dtype}."
+        )
     if labels.ndim != 3:
         raise ValueError(f"`{name}` must have shape (B, H, W), got {tuple(labels.shape)}.")
     if shape is not None and tuple(labels.shape) != tuple(shape):
-        raise ValueError(f"`{name}` has shape {tuple(labels.shape)} but the images need {tuple(shape)}.")
+        raise ValueError(
+            f"`{name}` has shape {tuple(labels.shape)} but the images need {tuple(shape)}."
+        )
     if labels.numel() == 0:
         raise ValueError(f"`{name}` is empty.")
     if value_checks_enabled() and bool((labels < 0).any()):
@@ -202,12 +214,16 @@ def check_labels(labels: Tensor, name: str = "labels", *, shape: Sequence[int] |
     return labels.long()
 
 
-def check_generator(generator: torch.Generator | None, device: torch.device) -> torch.Generator | None:
+def check_generator(
+    generator: torch.Generator | None, device: torch.device
+) -> torch.Generator | None:
     """Check that ``generator`` (if given) lives on ``device``'s type, as torch's samplers require."""
     if generator is None:
         return None
     if not isinstance(generator, torch.Generator):
-        raise TypeError(f"`generator` must be a torch.Generator or None, got {type(generator).__name__}.")
+        raise TypeError(
+            f"`generator` must be a torch.Generator or None, got {type(generator).__name__}."
+        )
     if generator.device.type != torch.device(device).type:
         raise ValueError(
             f"`generator` is on {generator.device.type} but the images are on {torch.device(device).type}; "

@@ -89,7 +89,9 @@ def read_image(
     return t
 
 
-def write_image(path: str | os.PathLike, image: Tensor, *, alpha: Tensor | None = None, bits: int = 8) -> None:
+def write_image(
+    path: str | os.PathLike, image: Tensor, *, alpha: Tensor | None = None, bits: int = 8
+) -> None:
     """Write a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] as an image file (PNG for 16-bit).
 
     Args:
@@ -101,17 +103,23 @@ def write_image(path: str | os.PathLike, image: Tensor, *, alpha: Tensor | None 
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
     if image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"`image` must have shape (C, H, W) with C in (1, 3), got {tuple(image.shape)}.")
+        raise ValueError(
+            f"`image` must have shape (C, H, W) with C in (1, 3), got {tuple(image.shape)}."
+        )
     if bits not in (8, 16):
         raise ValueError(f"`bits` must be 8 or 16, got {bits}.")
     arr = image.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
     if alpha is not None:
-        arr = np.concatenate([arr, alpha.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)], -1)
+        arr = np.concatenate(
+            [arr, alpha.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)], -1
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if bits == 16:
         if arr.shape[-1] != 1:
-            raise ValueError("16-bit output is supported for single-channel images only (a PIL limit).")
+            raise ValueError(
+                "16-bit output is supported for single-channel images only (a PIL limit)."
+            )
         Image.fromarray(np.round(arr[..., 0] * 65535).astype(np.uint16)).save(path)
         return
     u8 = np.round(arr * 255).astype(np.uint8)
@@ -140,7 +148,9 @@ def find_images(inputs: Iterable[str | os.PathLike], *, recursive: bool = False)
         else:
             import glob
 
-            matches = sorted(Path(m) for m in glob.glob(str(item), recursive=True) if Path(m).is_file())
+            matches = sorted(
+                Path(m) for m in glob.glob(str(item), recursive=True) if Path(m).is_file()
+            )
             if not matches:
                 raise FileNotFoundError(f"{item}: no such file, folder or glob match.")
             found.extend(matches)
