@@ -64,6 +64,34 @@ def _check_weight(value: float, name: str) -> float:
     return float(value)
 
 
+def _build_estimator(estimator: Any, cls: type[nn.Module]) -> nn.Module:
+    """``estimator`` as a module: ``None`` -> ``cls()``, a config dict -> ``cls(**config)``."""
+    if isinstance(estimator, Mapping):
+        estimator = cls(**estimator)
+    if estimator is not None and not isinstance(estimator, nn.Module):
+        raise TypeError(
+            f"`estimator` must be an nn.Module or a {cls.__name__} config dict, got "
+            f"{type(estimator).__name__}."
+        )
+    return cls() if estimator is None else estimator
+
+
+def _check_contrastive(contrastive: Any) -> None:
+    if contrastive is not None and not callable(contrastive):
+        raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
+
+
+@torch.no_grad()
+def _enhance(model: nn.Module, images: Tensor) -> Tensor:
+    """``model(images)`` for inference: eval mode and no gradient, the training flag restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        return model(images)
+    finally:
+        model.train(was_training)
+
+
 class HazeEstimate(NamedTuple):
     """What :class:`HazeEstimator` predicts.
 
@@ -227,16 +255,8 @@ class Dehazer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfHaze
 
-        if isinstance(estimator, Mapping):
-            estimator = HazeEstimator(**estimator)
-        if estimator is not None and not isinstance(estimator, nn.Module):
-            raise TypeError(
-                f"`estimator` must be an nn.Module or a HazeEstimator config dict, got "
-                f"{type(estimator).__name__}."
-            )
-        if contrastive is not None and not callable(contrastive):
-            raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
-        self.estimator = HazeEstimator() if estimator is None else estimator
+        self.estimator = _build_estimator(estimator, HazeEstimator)
+        _check_contrastive(contrastive)
         self.bag = BagOfHaze() if bag is None else bag
         self.contrastive = _default_contrastive() if contrastive is None else contrastive
         self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
@@ -280,15 +300,9 @@ class Dehazer(nn.Module):
         x, unbatched = check_image(images, "images", channels=(3,))
         return unbatch(self.restore(x, self.estimate(x)), unbatched)
 
-    @torch.no_grad()
     def enhance(self, images: Tensor) -> Tensor:
         """Dehaze for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self.forward(images)
-        finally:
-            self.train(was_training)
+        return _enhance(self, images)
 
     # -- training ------------------------------------------------------------------------------
     def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None, Tensor | None]:

@@ -22,7 +22,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image, unbatch
-from pyisp_contrast.models.dehaze import _batch_image, _check_positive_int, _check_weight
+from pyisp_contrast.models.dehaze import (
+    _batch_image,
+    _build_estimator,
+    _check_contrastive,
+    _check_positive_int,
+    _check_weight,
+    _enhance,
+)
 
 __all__ = ["Derainer", "RainEstimator"]
 
@@ -122,16 +129,8 @@ class Derainer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfRain
 
-        if isinstance(estimator, Mapping):
-            estimator = RainEstimator(**estimator)
-        if estimator is not None and not isinstance(estimator, nn.Module):
-            raise TypeError(
-                f"`estimator` must be an nn.Module or a RainEstimator config dict, got "
-                f"{type(estimator).__name__}."
-            )
-        if contrastive is not None and not callable(contrastive):
-            raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
-        self.estimator = RainEstimator() if estimator is None else estimator
+        self.estimator = _build_estimator(estimator, RainEstimator)
+        _check_contrastive(contrastive)
         self.bag = BagOfRain() if bag is None else bag
         self.contrastive = _default_contrastive() if contrastive is None else contrastive
         self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
@@ -148,15 +147,9 @@ class Derainer(nn.Module):
         x, unbatched = check_image(images, "images", channels=(3,))
         return unbatch((x - self.estimator(x)).clamp(0.0, 1.0), unbatched)
 
-    @torch.no_grad()
     def enhance(self, images: Tensor) -> Tensor:
         """Derain for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self.forward(images)
-        finally:
-            self.train(was_training)
+        return _enhance(self, images)
 
     def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None]:
         """``(rainy, clear)`` from a batch; synthesises rainy images when only clear ones are given."""
