@@ -116,11 +116,12 @@ def evaluate_restoration(
     """
     from pyisp_contrast.metrics import psnr, ssim
 
+    all_methods = {"input": lambda x: x, **methods}
     sums: dict[str, list[float]] = {}
     images = []
     for name, degraded, clean in pairs:
         row: dict = {"image": name}
-        for label, fn in {"input": lambda x: x, **methods}.items():
+        for label, fn in all_methods.items():
             out = fn(degraded).clamp(0, 1)
             p, s = float(psnr(out, clean)[0]), float(ssim(out, clean)[0])
             acc = sums.setdefault(label, [0.0, 0.0, 0])
