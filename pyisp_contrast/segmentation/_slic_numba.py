@@ -2,10 +2,14 @@
 
 Why it is fast:
 
-* Pixels are stored cell by cell (grid-cell-major): every pixel of a seed cell compares itself
-  with the same 9 centres (its cell and the 8 around it), so those 45 numbers are loaded once
-  per cell into locals and the inner loop over the cell's pixels touches only contiguous memory.
+* Colour features are stored cell by cell (grid-cell-major): every pixel of a seed cell compares
+  itself with the same 9 centres (its cell and the 8 around it), so those 45 numbers are loaded
+  once per cell into locals, and the loop runs over the cell's rows, each contiguous both in the
+  cell-major features and in the raster image and label map (no permutation anywhere).
+* Positions are not stored: a row's (y - y_k)^2 terms are computed once per row, and x comes from
+  a (W,) table; coordinate sums of a run of equal labels come from its length and a prefix table.
 * The 9 distances are written out in full (no inner loop, no centre array access per pixel).
+* The features pass also sums each seed cell, so the initial centres cost no extra pass.
 * Each cell accumulates the sums of its 9 candidate clusters into its own slots, so the
   assignment runs in parallel over cells without races; a small per-image pass adds the slots.
 * Connectivity works on runs of equal labels (union-find over runs), not on pixels.
@@ -23,14 +27,14 @@ _QUANT = np.float32(65536.0)
 
 
 @njit(cache=True, inline="always")
-def _dist(f0, f1, f2, f3, f4, c0, c1, c2, c3, c4):
+def _dist(f0, f1, f2, e3, f4, c0, c1, c2, c4):
     # Fixed left-to-right order; the torch path sums in the same order so ties resolve alike.
+    # e3 is the row's (y - c3)^2, computed once per row.
     t0 = f0 - c0
     t1 = f1 - c1
     t2 = f2 - c2
-    t3 = f3 - c3
     t4 = f4 - c4
-    return t0 * t0 + t1 * t1 + t2 * t2 + t3 * t3 + t4 * t4
+    return t0 * t0 + t1 * t1 + t2 * t2 + e3 + t4 * t4
 
 
 _LUT_N = 4096
@@ -73,93 +77,105 @@ _MZ = (0.019334 / 1.08883, 0.119193 / 1.08883, 0.950227 / 1.08883)
 
 
 @njit(cache=True, parallel=True)
-def features_cell_major(
-    img, perm, cell_start, lo, rng, inv_m, coord_y, coord_x, lab, lin_lut, cbrt_lut
-):
-    """Rescale, convert to Lab (kornia's formula), weight and quantise, in cell-major order.
+def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, lin_lut, cbrt_lut):
+    """Rescale, convert to Lab (kornia's formula), weight and quantise; initial centres.
 
-    img: (B, C, H*W) float32 raster; perm: (N,) raster index of each cell-major position;
-    lo, rng, inv_m: (B,) float32; coord_y, coord_x: (N,) float32 already-scaled coordinates
-    (cell-major); returns (B, 5, N) float32.
+    img: (B, C, H*W) float32 raster; y_bounds (gy+1,), x_bounds (gx+1,) int64 cell edges;
+    lo, rng, inv_m: (B,) float32; ys (H,), xs (W,) float32 already-scaled, quantised coordinates.
+    Returns the colour features (B, 3, H*W) float32 in cell-major order (channels 1-2 are zero
+    for grey input) and the mean (L, a, b, y, x) of every seed cell, (B, K, 5) float32.
     """
     b_n = img.shape[0]
-    n_cells = cell_start.shape[0] - 1
-    out = np.zeros((b_n, 5, perm.shape[0]), dtype=np.float32)
+    w = xs.shape[0]
+    gy = y_bounds.shape[0] - 1
+    gx = x_bounds.shape[0] - 1
+    n_cells = gy * gx
+    out = np.empty((b_n, 3, img.shape[2]), dtype=np.float32)
+    centres = np.empty((b_n, n_cells, 5), dtype=np.float32)
     mx0, mx1, mx2 = np.float32(_MX[0]), np.float32(_MX[1]), np.float32(_MX[2])
     my0, my1, my2 = np.float32(_MY[0]), np.float32(_MY[1]), np.float32(_MY[2])
     mz0, mz1, mz2 = np.float32(_MZ[0]), np.float32(_MZ[1]), np.float32(_MZ[2])
     for job in prange(b_n * n_cells):
         b = job // n_cells
         c = job % n_cells
+        cy = c // gx
+        cx = c - cy * gx
+        y0, y1 = y_bounds[cy], y_bounds[cy + 1]
+        x0, x1 = x_bounds[cx], x_bounds[cx + 1]
+        cw = x1 - x0
+        p = y0 * w + x0 * (y1 - y0)  # first cell-major position of this cell
         l0 = lo[b]
         m = inv_m[b] * _QUANT
-        if lab:
-            s = np.float32(_LUT_N) / rng[b]
-            for p in range(cell_start[c], cell_start[c + 1]):
-                r = perm[p]
-                cr = _interp(lin_lut, (img[b, 0, r] - l0) * s)
-                cg = _interp(lin_lut, (img[b, 1, r] - l0) * s)
-                cb = _interp(lin_lut, (img[b, 2, r] - l0) * s)
-                fx = _lab_f(mx0 * cr + mx1 * cg + mx2 * cb, cbrt_lut)
-                fy = _lab_f(my0 * cr + my1 * cg + my2 * cb, cbrt_lut)
-                fz = _lab_f(mz0 * cr + mz1 * cg + mz2 * cb, cbrt_lut)
-                out[b, 0, p] = np.rint((np.float32(116.0) * fy - np.float32(16.0)) * m) / _QUANT
-                out[b, 1, p] = np.rint(np.float32(500.0) * (fx - fy) * m) / _QUANT
-                out[b, 2, p] = np.rint(np.float32(200.0) * (fy - fz) * m) / _QUANT
-                out[b, 3, p] = coord_y[p]
-                out[b, 4, p] = coord_x[p]
-        else:
-            r0 = rng[b]
-            for p in range(cell_start[c], cell_start[c + 1]):
-                out[b, 0, p] = np.rint((img[b, 0, perm[p]] - l0) / r0 * m) / _QUANT
-                out[b, 3, p] = coord_y[p]
-                out[b, 4, p] = coord_x[p]
-    return out
-
-
-@njit(cache=True)
-def to_cell_major(feat, perm):
-    """(B, 5, N) raster -> cell-major."""
-    out = np.empty_like(feat)
-    for b in range(feat.shape[0]):
-        for j in range(feat.shape[1]):
-            for p in range(perm.shape[0]):
-                out[b, j, p] = feat[b, j, perm[p]]
-    return out
-
-
-@njit(cache=True, parallel=True)
-def cell_means(feat, cell_start):
-    """Initial centres: the mean feature of each seed cell, (B, K, 5) float32."""
-    b_n = feat.shape[0]
-    n_cells = cell_start.shape[0] - 1
-    centres = np.empty((b_n, n_cells, 5), dtype=np.float32)
-    for job in prange(b_n * n_cells):
-        b = job // n_cells
-        c = job % n_cells
-        s0 = cell_start[c]
-        s1 = cell_start[c + 1]
-        for j in range(5):
-            acc = 0.0
-            for p in range(s0, s1):
-                acc += np.float64(feat[b, j, p])
-            centres[b, c, j] = np.float32(acc / (s1 - s0))
-    return centres
+        s = np.float32(_LUT_N) / rng[b]
+        r0 = rng[b]
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        a4 = 0.0
+        for y in range(y0, y1):
+            o0 = out[b, 0, p : p + cw]
+            o1 = out[b, 1, p : p + cw]
+            o2 = out[b, 2, p : p + cw]
+            ir = img[b, 0, y * w + x0 : y * w + x1]
+            if lab:
+                ig = img[b, 1, y * w + x0 : y * w + x1]
+                ib = img[b, 2, y * w + x0 : y * w + x1]
+                for q in range(cw):
+                    cr = _interp(lin_lut, (ir[q] - l0) * s)
+                    cg = _interp(lin_lut, (ig[q] - l0) * s)
+                    cb = _interp(lin_lut, (ib[q] - l0) * s)
+                    fx = _lab_f(mx0 * cr + mx1 * cg + mx2 * cb, cbrt_lut)
+                    fy = _lab_f(my0 * cr + my1 * cg + my2 * cb, cbrt_lut)
+                    fz = _lab_f(mz0 * cr + mz1 * cg + mz2 * cb, cbrt_lut)
+                    o0[q] = np.rint((np.float32(116.0) * fy - np.float32(16.0)) * m) / _QUANT
+                    o1[q] = np.rint(np.float32(500.0) * (fx - fy) * m) / _QUANT
+                    o2[q] = np.rint(np.float32(200.0) * (fy - fz) * m) / _QUANT
+            else:
+                for q in range(cw):
+                    o0[q] = np.rint((ir[q] - l0) / r0 * m) / _QUANT
+                    o1[q] = 0.0
+                    o2[q] = 0.0
+            # exact float64 sums (multiples of 2**-16), so the order does not matter
+            for q in range(cw):
+                a0 += o0[q]
+                a1 += o1[q]
+                a2 += o2[q]
+                a4 += xs[x0 + q]
+            a3 += np.float64(ys[y]) * cw
+            p += cw
+        npx = (y1 - y0) * cw
+        centres[b, c, 0] = np.float32(a0 / npx)
+        centres[b, c, 1] = np.float32(a1 / npx)
+        centres[b, c, 2] = np.float32(a2 / npx)
+        centres[b, c, 3] = np.float32(a3 / npx)
+        centres[b, c, 4] = np.float32(a4 / npx)
+    return out, centres
 
 
 @njit(cache=True, parallel=True)
-def assign(feat, cell_start, nbr, centres, labels, partial, slots):
+def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots):
     """Assign every pixel to the nearest of its 9 candidate centres; fill per-cell slot sums.
 
-    Ties go to the first candidate in the order (dy, dx) = (-1, -1), (-1, 0), ..., (1, 1).
-    labels: (B, N) int32 out (cell-major); partial: (B, K, 9, 6) float64 out
-    (count, then the 5 feature sums, per candidate slot).
+    Ties go to the first candidate in the order (dy, dx) = (-1, -1), (-1, 0), ..., (1, 1), and the
+    squared distance is summed in the order L, a, b, y, x, as on the torch path.
+    feat: (B, 3, N) cell-major colour; x_prefix: (W+1,) float64 prefix sums of ``xs``;
+    labels: (B, H*W) int32 out, raster order; partial: (B, K, 9, 6) float64 out (count, then the
+    5 feature sums, per candidate slot); slots: (B, N) int32 scratch.
     """
     b_n = feat.shape[0]
+    w = xs.shape[0]
+    gx = x_bounds.shape[0] - 1
     n_cells = nbr.shape[0]
     for job in prange(b_n * n_cells):
         b = job // n_cells
         c = job % n_cells
+        cy = c // gx
+        cx = c - cy * gx
+        y0, y1 = y_bounds[cy], y_bounds[cy + 1]
+        x0, x1 = x_bounds[cx], x_bounds[cx + 1]
+        cw = x1 - x0
+        p = y0 * w + x0 * (y1 - y0)
         k0 = nbr[c, 0]
         k1 = nbr[c, 1]
         k2 = nbr[c, 2]
@@ -169,159 +185,118 @@ def assign(feat, cell_start, nbr, centres, labels, partial, slots):
         k6 = nbr[c, 6]
         k7 = nbr[c, 7]
         k8 = nbr[c, 8]
-        c00, c01, c02, c03, c04 = (
-            centres[b, k0, 0],
-            centres[b, k0, 1],
-            centres[b, k0, 2],
-            centres[b, k0, 3],
-            centres[b, k0, 4],
-        )
-        c10, c11, c12, c13, c14 = (
-            centres[b, k1, 0],
-            centres[b, k1, 1],
-            centres[b, k1, 2],
-            centres[b, k1, 3],
-            centres[b, k1, 4],
-        )
-        c20, c21, c22, c23, c24 = (
-            centres[b, k2, 0],
-            centres[b, k2, 1],
-            centres[b, k2, 2],
-            centres[b, k2, 3],
-            centres[b, k2, 4],
-        )
-        c30, c31, c32, c33, c34 = (
-            centres[b, k3, 0],
-            centres[b, k3, 1],
-            centres[b, k3, 2],
-            centres[b, k3, 3],
-            centres[b, k3, 4],
-        )
-        c40, c41, c42, c43, c44 = (
-            centres[b, k4, 0],
-            centres[b, k4, 1],
-            centres[b, k4, 2],
-            centres[b, k4, 3],
-            centres[b, k4, 4],
-        )
-        c50, c51, c52, c53, c54 = (
-            centres[b, k5, 0],
-            centres[b, k5, 1],
-            centres[b, k5, 2],
-            centres[b, k5, 3],
-            centres[b, k5, 4],
-        )
-        c60, c61, c62, c63, c64 = (
-            centres[b, k6, 0],
-            centres[b, k6, 1],
-            centres[b, k6, 2],
-            centres[b, k6, 3],
-            centres[b, k6, 4],
-        )
-        c70, c71, c72, c73, c74 = (
-            centres[b, k7, 0],
-            centres[b, k7, 1],
-            centres[b, k7, 2],
-            centres[b, k7, 3],
-            centres[b, k7, 4],
-        )
-        c80, c81, c82, c83, c84 = (
-            centres[b, k8, 0],
-            centres[b, k8, 1],
-            centres[b, k8, 2],
-            centres[b, k8, 3],
-            centres[b, k8, 4],
-        )
+        c00, c01, c02 = centres[b, k0, 0], centres[b, k0, 1], centres[b, k0, 2]
+        c03, c04 = centres[b, k0, 3], centres[b, k0, 4]
+        c10, c11, c12 = centres[b, k1, 0], centres[b, k1, 1], centres[b, k1, 2]
+        c13, c14 = centres[b, k1, 3], centres[b, k1, 4]
+        c20, c21, c22 = centres[b, k2, 0], centres[b, k2, 1], centres[b, k2, 2]
+        c23, c24 = centres[b, k2, 3], centres[b, k2, 4]
+        c30, c31, c32 = centres[b, k3, 0], centres[b, k3, 1], centres[b, k3, 2]
+        c33, c34 = centres[b, k3, 3], centres[b, k3, 4]
+        c40, c41, c42 = centres[b, k4, 0], centres[b, k4, 1], centres[b, k4, 2]
+        c43, c44 = centres[b, k4, 3], centres[b, k4, 4]
+        c50, c51, c52 = centres[b, k5, 0], centres[b, k5, 1], centres[b, k5, 2]
+        c53, c54 = centres[b, k5, 3], centres[b, k5, 4]
+        c60, c61, c62 = centres[b, k6, 0], centres[b, k6, 1], centres[b, k6, 2]
+        c63, c64 = centres[b, k6, 3], centres[b, k6, 4]
+        c70, c71, c72 = centres[b, k7, 0], centres[b, k7, 1], centres[b, k7, 2]
+        c73, c74 = centres[b, k7, 3], centres[b, k7, 4]
+        c80, c81, c82 = centres[b, k8, 0], centres[b, k8, 1], centres[b, k8, 2]
+        c83, c84 = centres[b, k8, 3], centres[b, k8, 4]
+        pc = partial[b, c]
         for s in range(9):
             for j in range(6):
-                partial[b, c, s, j] = 0.0
-        s0 = cell_start[c]
-        s1 = cell_start[c + 1]
-        # 1-D views of this cell's run: plain unit-stride loops that LLVM vectorises.
-        g0 = feat[b, 0, s0:s1]
-        g1 = feat[b, 1, s0:s1]
-        g2 = feat[b, 2, s0:s1]
-        g3 = feat[b, 3, s0:s1]
-        g4 = feat[b, 4, s0:s1]
-        sl = slots[b, s0:s1]
-        for q in range(s1 - s0):
-            f0 = g0[q]
-            f1 = g1[q]
-            f2 = g2[q]
-            f3 = g3[q]
-            f4 = g4[q]
-            best = _dist(f0, f1, f2, f3, f4, c00, c01, c02, c03, c04)
-            slot = np.int32(0)
-            d = _dist(f0, f1, f2, f3, f4, c10, c11, c12, c13, c14)
-            lt = d < best
-            slot = np.int32(1) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c20, c21, c22, c23, c24)
-            lt = d < best
-            slot = np.int32(2) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c30, c31, c32, c33, c34)
-            lt = d < best
-            slot = np.int32(3) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c40, c41, c42, c43, c44)
-            lt = d < best
-            slot = np.int32(4) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c50, c51, c52, c53, c54)
-            lt = d < best
-            slot = np.int32(5) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c60, c61, c62, c63, c64)
-            lt = d < best
-            slot = np.int32(6) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c70, c71, c72, c73, c74)
-            lt = d < best
-            slot = np.int32(7) if lt else slot
-            best = d if lt else best
-            d = _dist(f0, f1, f2, f3, f4, c80, c81, c82, c83, c84)
-            lt = d < best
-            slot = np.int32(8) if lt else slot
-            best = d if lt else best
-            sl[q] = slot
-        # Neighbouring pixels mostly share a slot: sum runs in registers, flush on change.
-        cur = slots[b, s0] if s1 > s0 else 0
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        a4 = 0.0
-        a5 = 0.0
-        for p in range(s0, s1):
-            slot = slots[b, p]
-            labels[b, p] = nbr[c, slot]
-            if slot != cur:
-                partial[b, c, cur, 0] += a0
-                partial[b, c, cur, 1] += a1
-                partial[b, c, cur, 2] += a2
-                partial[b, c, cur, 3] += a3
-                partial[b, c, cur, 4] += a4
-                partial[b, c, cur, 5] += a5
-                a0 = 0.0
-                a1 = 0.0
-                a2 = 0.0
-                a3 = 0.0
-                a4 = 0.0
-                a5 = 0.0
-                cur = slot
-            a0 += 1.0
-            a1 += feat[b, 0, p]
-            a2 += feat[b, 1, p]
-            a3 += feat[b, 2, p]
-            a4 += feat[b, 3, p]
-            a5 += feat[b, 4, p]
-        partial[b, c, cur, 0] += a0
-        partial[b, c, cur, 1] += a1
-        partial[b, c, cur, 2] += a2
-        partial[b, c, cur, 3] += a3
-        partial[b, c, cur, 4] += a4
-        partial[b, c, cur, 5] += a5
+                pc[s, j] = 0.0
+        xr = xs[x0:x1]
+        for y in range(y0, y1):
+            yy = ys[y]
+            e0 = (yy - c03) * (yy - c03)
+            e1 = (yy - c13) * (yy - c13)
+            e2 = (yy - c23) * (yy - c23)
+            e3 = (yy - c33) * (yy - c33)
+            e4 = (yy - c43) * (yy - c43)
+            e5 = (yy - c53) * (yy - c53)
+            e6 = (yy - c63) * (yy - c63)
+            e7 = (yy - c73) * (yy - c73)
+            e8 = (yy - c83) * (yy - c83)
+            g0 = feat[b, 0, p : p + cw]
+            g1 = feat[b, 1, p : p + cw]
+            g2 = feat[b, 2, p : p + cw]
+            so = slots[b, p : p + cw]
+            # a plain unit-stride loop that LLVM vectorises
+            for q in range(cw):
+                f0 = g0[q]
+                f1 = g1[q]
+                f2 = g2[q]
+                f4 = xr[q]
+                d = _dist(f0, f1, f2, e0, f4, c00, c01, c02, c04)
+                best = d
+                slot = np.int32(0)
+                d = _dist(f0, f1, f2, e1, f4, c10, c11, c12, c14)
+                lt = d < best
+                slot = np.int32(1) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e2, f4, c20, c21, c22, c24)
+                lt = d < best
+                slot = np.int32(2) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e3, f4, c30, c31, c32, c34)
+                lt = d < best
+                slot = np.int32(3) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e4, f4, c40, c41, c42, c44)
+                lt = d < best
+                slot = np.int32(4) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e5, f4, c50, c51, c52, c54)
+                lt = d < best
+                slot = np.int32(5) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e6, f4, c60, c61, c62, c64)
+                lt = d < best
+                slot = np.int32(6) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e7, f4, c70, c71, c72, c74)
+                lt = d < best
+                slot = np.int32(7) if lt else slot
+                best = d if lt else best
+                d = _dist(f0, f1, f2, e8, f4, c80, c81, c82, c84)
+                lt = d < best
+                slot = np.int32(8) if lt else slot
+                best = d if lt else best
+                so[q] = slot
+            # Neighbouring pixels mostly share a slot: sum runs in registers, flush on change.
+            lb = labels[b, y * w + x0 : y * w + x1]
+            cur = so[0]
+            qa = 0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for q in range(cw):
+                slot = so[q]
+                lb[q] = nbr[c, slot]
+                if slot != cur:
+                    _flush(pc, cur, q - qa, a1, a2, a3, yy, x_prefix[x0 + q] - x_prefix[x0 + qa])
+                    a1 = 0.0
+                    a2 = 0.0
+                    a3 = 0.0
+                    qa = q
+                    cur = slot
+                a1 += g0[q]
+                a2 += g1[q]
+                a3 += g2[q]
+            _flush(pc, cur, cw - qa, a1, a2, a3, yy, x_prefix[x1] - x_prefix[x0 + qa])
+            p += cw
+
+
+@njit(cache=True, inline="always")
+def _flush(pc, slot, n, a1, a2, a3, yy, xsum):
+    pc[slot, 0] += n
+    pc[slot, 1] += a1
+    pc[slot, 2] += a2
+    pc[slot, 3] += a3
+    pc[slot, 4] += n * np.float64(yy)
+    pc[slot, 5] += xsum
 
 
 @njit(cache=True)
@@ -339,15 +314,6 @@ def update(partial, nbr, centres):
             if acc[t, 0] > 0:
                 for j in range(5):
                     centres[b, t, j] = np.float32(acc[t, j + 1] / acc[t, 0])
-
-
-@njit(cache=True)
-def to_raster(labels_cm, perm):
-    out = np.empty(labels_cm.shape, dtype=np.int64)
-    for b in range(labels_cm.shape[0]):
-        for p in range(perm.shape[0]):
-            out[b, perm[p]] = labels_cm[b, p]
-    return out
 
 
 @njit(cache=True)

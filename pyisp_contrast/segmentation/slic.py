@@ -134,8 +134,11 @@ def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[st
         "coord_x": coord_x,
         "perm": perm,
         "start": start,
-        "coord_y_cm": coord_y[perm],
-        "coord_x_cm": coord_x[perm],
+        "y_bounds": y_bounds.astype(np.int64),
+        "x_bounds": x_bounds.astype(np.int64),
+        "ys": ys.astype(np.float32),
+        "xs": xs.astype(np.float32),
+        "x_prefix": np.concatenate([[0.0], np.cumsum(xs, dtype=np.float64)]),
     }
 
 
@@ -231,22 +234,25 @@ def _features_torch(
     return torch.cat([v.reshape(b, 3, h * w), cy, cx], 1).transpose(1, 2).contiguous()
 
 
-def _run_numba_core(feat_cm: np.ndarray, geo: dict, jitter: np.ndarray | None, max_iter: int):
+def _run_numba_core(
+    colour_cm: np.ndarray, centres: np.ndarray, geo: dict, jitter: np.ndarray | None, max_iter: int
+) -> np.ndarray:
+    """k-means on cell-major colour features (B, 3, N); returns raster labels (B, N) int32."""
     from pyisp_contrast.segmentation import _slic_numba as nb
 
-    b = feat_cm.shape[0]
-    nbr, start = geo["nbr"], geo["start"]
-    centres = nb.cell_means(feat_cm, start)
+    b, n = colour_cm.shape[0], colour_cm.shape[2]
+    nbr = geo["nbr"]
     if jitter is not None:
         centres[..., 3:] += jitter
-    labels = np.empty((b, feat_cm.shape[2]), dtype=np.int32)
-    slots = np.empty((b, feat_cm.shape[2]), dtype=np.int32)
+    labels = np.empty((b, n), dtype=np.int32)
+    slots = np.empty((b, n), dtype=np.int32)
     partial = np.empty((b, nbr.shape[0], 9, 6), dtype=np.float64)
-    nb.assign(feat_cm, start, nbr, centres, labels, partial, slots)
+    args = (geo["y_bounds"], geo["x_bounds"], geo["ys"], geo["xs"], geo["x_prefix"], nbr)
+    nb.assign(colour_cm, *args, centres, labels, partial, slots)
     for _ in range(max_iter - 1):
         nb.update(partial, nbr, centres)
-        nb.assign(feat_cm, start, nbr, centres, labels, partial, slots)
-    return nb.to_raster(labels, geo["perm"])
+        nb.assign(colour_cm, *args, centres, labels, partial, slots)
+    return labels
 
 
 def _connectivity_numba(lab: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
@@ -310,25 +316,25 @@ def _slic(
         from pyisp_contrast.segmentation import _slic_numba as nb
 
         xn = x.reshape(b, c, h * w).contiguous().numpy()
-        feat = nb.features_cell_major(
+        colour, centres = nb.features(
             xn,
-            geo["perm"],
-            geo["start"],
+            geo["y_bounds"],
+            geo["x_bounds"],
             lo.numpy(),
             rng.numpy(),
             inv_m.cpu().numpy(),
-            geo["coord_y_cm"],
-            geo["coord_x_cm"],
+            geo["ys"],
+            geo["xs"],
             bool(convert2lab),
             *_luts(),
         )
         jit_np = None if jitter is None else jitter.numpy()
-        lab = _run_numba_core(feat, geo, jit_np, max_iter).reshape(b, h, w)
+        lab = _run_numba_core(colour, centres, geo, jit_np, max_iter).reshape(b, h, w)
         if enforce_connectivity:
             out, counts = _connectivity_numba(lab, min_size_factor * h * w / k)
             labels, num = torch.from_numpy(out), torch.from_numpy(counts)
         else:
-            labels, num = relabel_sequential(torch.from_numpy(lab))
+            labels, num = relabel_sequential(torch.from_numpy(lab).long())
     elif backend == "torch":
         feat = _features_torch(x, lo, rng, inv_m.to(x.device), bool(convert2lab), geo)
         cellmap = torch.from_numpy(geo["cellmap"]).to(x.device)
