@@ -12,7 +12,8 @@ Why it is fast:
 * The features pass also sums each seed cell, so the initial centres cost no extra pass.
 * Each cell accumulates the sums of its 9 candidate clusters into its own slots, so the
   assignment runs in parallel over cells without races; a small per-image pass adds the slots.
-* Connectivity works on runs of equal labels (union-find over runs), not on pixels.
+* Connectivity works on runs of equal labels (union-find over runs, whole fragments merged), not
+  on pixels.
 
 Determinism: features are quantised to multiples of 2**-16 before they get here, so every float64
 sum below is exact and independent of summation order; the torch path gets bit-identical centres.
@@ -332,9 +333,10 @@ def _find(parent, i):
 def connect_one(lab, min_size, out):
     """Connectivity for one (H, W) label map; writes (H, W) int64 labels, returns their count.
 
-    Components (4-connected) of at least ``min_size`` pixels keep a label of their own, numbered in
-    raster order of their first pixel; the rest grow into them in synchronous waves, each pixel
-    taking the label of its first labelled 4-neighbour in the order up, left, right, down.
+    Components (4-connected) of at least ``min_size`` pixels, and the one holding pixel (0, 0),
+    keep a label of their own, numbered in raster order of their first pixel; every smaller one
+    joins the component holding the pixel above its first pixel (to its left in the top row), as
+    scikit-image does. Works on runs of equal labels; no per-pixel search.
     """
     h, w = lab.shape
     # 1) runs of equal labels per row
@@ -381,84 +383,31 @@ def connect_one(lab, min_size, out):
         r = _find(parent, j)
         parent[j] = r
         size[r] += run_len[j]
-    # 3) keep the big components; number them in raster order (run ids are in raster order)
-    new_id = np.full(n, -1, dtype=np.int64)
+    # 3) number the components in raster order of their first pixel (a root run holds it). A
+    # component smaller than min_size joins the one holding the pixel above its first pixel (left
+    # of it in the top row): that pixel comes earlier in raster order, so its component is final.
+    new_id = np.empty(n, dtype=np.int64)
     count = 0
     for j in range(n):
-        if parent[j] == j and size[j] >= min_size:
+        if parent[j] != j:
+            continue
+        p = run_start[j]
+        if size[j] >= min_size or p == 0:
             new_id[j] = count
             count += 1
-    if count == 0:  # nothing big enough: keep the largest (first in raster order on ties)
-        best = 0
-        for j in range(n):
-            if parent[j] == j and size[j] > size[best]:
-                best = j
-        new_id[best] = 0
-        count = 1
+        elif p >= w:  # the run of row y-1 that holds the pixel above
+            y = p // w
+            a = row_first[y - 1]
+            k = a + np.searchsorted(run_start[a : row_first[y]], p - w, side="right") - 1
+            new_id[j] = new_id[parent[k]]
+        else:  # top row: the run just before holds the pixel to the left
+            new_id[j] = new_id[parent[j - 1]]
     flat = out.reshape(-1)
     for j in range(n):
         v = new_id[parent[j]]
         s = run_start[j]
         for p in range(s, s + run_len[j]):
             flat[p] = v
-    # 4) synchronous waves from the kept components into the small fragments
-    frontier = np.empty(h * w, dtype=np.int64)
-    nf = 0
-    for p in range(h * w):
-        if flat[p] < 0:
-            y = p // w
-            x = p - y * w
-            if (
-                (y > 0 and flat[p - w] >= 0)
-                or (x > 0 and flat[p - 1] >= 0)
-                or (x < w - 1 and flat[p + 1] >= 0)
-                or (y < h - 1 and flat[p + w] >= 0)
-            ):
-                frontier[nf] = p
-                nf += 1
-    vals = np.empty(h * w, dtype=np.int64)
-    seen = np.zeros(h * w, dtype=np.bool_)
-    nxt = np.empty(h * w, dtype=np.int64)
-    while nf > 0:
-        for i in range(nf):
-            p = frontier[i]
-            y = p // w
-            x = p - y * w
-            v = -1
-            if y > 0 and flat[p - w] >= 0:
-                v = flat[p - w]
-            elif x > 0 and flat[p - 1] >= 0:
-                v = flat[p - 1]
-            elif x < w - 1 and flat[p + 1] >= 0:
-                v = flat[p + 1]
-            elif y < h - 1 and flat[p + w] >= 0:
-                v = flat[p + w]
-            vals[i] = v
-        for i in range(nf):
-            flat[frontier[i]] = vals[i]
-        nn = 0
-        for i in range(nf):
-            p = frontier[i]
-            y = p // w
-            x = p - y * w
-            if y > 0 and flat[p - w] < 0 and not seen[p - w]:
-                seen[p - w] = True
-                nxt[nn] = p - w
-                nn += 1
-            if x > 0 and flat[p - 1] < 0 and not seen[p - 1]:
-                seen[p - 1] = True
-                nxt[nn] = p - 1
-                nn += 1
-            if x < w - 1 and flat[p + 1] < 0 and not seen[p + 1]:
-                seen[p + 1] = True
-                nxt[nn] = p + 1
-                nn += 1
-            if y < h - 1 and flat[p + w] < 0 and not seen[p + w]:
-                seen[p + w] = True
-                nxt[nn] = p + w
-                nn += 1
-        frontier, nxt = nxt, frontier
-        nf = nn
     return count
 
 

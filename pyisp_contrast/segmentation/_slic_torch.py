@@ -3,7 +3,8 @@
 Everything runs as whole-batch tensor ops: the 9 candidate centres of every pixel are visited one
 slot at a time (strict ``<``, so the first candidate wins ties, as in the numba kernel), centre sums
 are float64 ``index_add`` (exact, because features are quantised to multiples of 2**-16), and
-connectivity is min-label propagation with pointer jumping followed by synchronous growth waves.
+connectivity is min-label propagation with pointer jumping, then small components follow
+pointers to the component above them (pointer jumping again).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _shift(x: Tensor, dy: int, dx: int, fill: int) -> Tensor:
     return out
 
 
-_ORDER = ((-1, 0), (0, -1), (0, 1), (1, 0))  # up, left, right, down: the numba kernel's order
+_ORDER = ((-1, 0), (0, -1), (0, 1), (1, 0))  # the 4-neighbours: up, left, right, down
 
 
 def enforce_connectivity(labels: Tensor, min_size: float) -> tuple[Tensor, Tensor]:
@@ -94,28 +95,23 @@ def enforce_connectivity(labels: Tensor, min_size: float) -> tuple[Tensor, Tenso
         if torch.equal(new, comp):
             break
         comp = new
-    flat = comp.reshape(b, n)
+    flat = comp.reshape(b, n)  # every pixel -> first (smallest raster index) pixel of its component
     size = torch.zeros(b, n, dtype=torch.int64, device=dev)
     size.scatter_add_(1, flat, torch.ones_like(flat))
-    is_root = flat == pix.reshape(b, n)
-    kept = is_root & (size >= min_size)
-    none = ~kept.any(1)
-    if bool(none.any()):
-        # nothing big enough: keep the largest component (smallest raster index on ties)
-        score = torch.where(is_root, size * (n + 1) - torch.arange(n, device=dev), -1)
-        best = score.argmax(1)
-        kept[none, best[none]] = True
-    new_id = kept.long().cumsum(1) - 1
-    out = torch.where(kept.gather(1, flat), new_id.gather(1, flat), -1).view(b, h, w)
+    idx = torch.arange(n, device=dev)
+    is_root = flat == idx
+    kept = is_root & ((size >= min_size) | (idx == 0))
+    # a small component joins the one holding the pixel above its first pixel (left in the top
+    # row); that pixel is earlier in raster order, so the pointers reach a kept root by jumping
+    above = torch.where(idx >= w, idx - w, (idx - 1).clamp_min(0))
+    ptr = torch.where(kept, idx, flat.gather(1, above.view(1, n).expand(b, n)))
     while True:
-        todo = out < 0
-        if not bool(todo.any()):
+        nxt = ptr.gather(1, ptr)
+        if torch.equal(nxt, ptr):
             break
-        v = torch.full_like(out, -1)
-        for dy, dx in _ORDER:
-            cand = _shift(out, dy, dx, -1)
-            v = torch.where(v < 0, cand, v)
-        out = torch.where(todo, v, out)
+        ptr = nxt
+    new_id = kept.long().cumsum(1) - 1
+    out = new_id.gather(1, ptr.gather(1, flat)).view(b, h, w)
     return out, kept.sum(1)
 
 

@@ -32,10 +32,10 @@ and differs where users asked for predictability:
 * **Labels** are numbered ``0 .. K_b - 1`` in raster order of each segment's first pixel.
 
 Connectivity: 4-connected components of at least ``min_size_factor * H * W / (gy * gx)`` pixels
-keep their own label; smaller fragments grow into their neighbours in synchronous waves (each
-fragment pixel takes the label of its first labelled 4-neighbour in the order up, left, right,
-down, one pixel layer per wave). If no component of an image is large enough, its largest one is
-kept.
+keep their own label, and so does the one holding the top-left pixel; every smaller component
+joins, whole, the component holding the pixel above its first pixel (in raster order; the pixel to
+its left in the top row). This is scikit-image's rule; it runs on runs of equal labels on CPU and
+with pointer jumping on other devices.
 
 CPU and other devices run the same algorithm with the same tie-breaking (the first of the 9
 candidate seeds in raster order wins an exact tie). Features are quantised to multiples of

@@ -220,6 +220,33 @@ def test_numba_connectivity_equals_torch_connectivity():
         _assert_valid(Superpixels(t_out, t_cnt))
 
 
+@pytest.mark.parametrize("path", ["numba", "torch"])
+def test_connectivity_merges_small_components_into_the_one_above(path):
+    # Known answer for scikit-image's rule: a small component joins, whole, the component that
+    # holds the pixel above its first pixel (left of it in the top row), even when another
+    # component surrounds most of it.
+    lab = torch.zeros(1, 6, 6, dtype=torch.int64)
+    lab[0, 3:] = 1  # top half 0, bottom half 1 (18 pixels each)
+    lab[0, 4, 2] = 2  # inside the bottom half: pixel above is bottom -> bottom
+    lab[0, 0, 3] = 3  # top row: pixel to the left is top -> top
+    lab[0, 3, 4:6] = 4  # first row of the bottom half: pixel above is top -> top
+    if path == "numba":
+        out, cnt = nb.enforce_connectivity(lab.numpy(), 3.0)
+        out, cnt = torch.from_numpy(out), torch.from_numpy(cnt)
+    else:
+        out, cnt = tp.enforce_connectivity(lab, 3.0)
+    want = torch.zeros(1, 6, 6, dtype=torch.int64)
+    want[0, 3:] = 1
+    want[0, 3, 4:6] = 0
+    assert torch.equal(out, want) and cnt.tolist() == [2]
+    # nothing is large enough: everything ends up in the component of the top-left pixel
+    if path == "numba":
+        out, cnt = map(torch.from_numpy, nb.enforce_connectivity(lab.numpy(), 100.0))
+    else:
+        out, cnt = tp.enforce_connectivity(lab, 100.0)
+    assert cnt.tolist() == [1] and out.unique().tolist() == [0]
+
+
 def test_slic_cpu_and_torch_paths_agree_end_to_end():
     # The numba path's own Lab kernel may differ from kornia's in the last bit (module notes), so
     # end to end the paths agree on nearly all pixels rather than all.
