@@ -78,20 +78,19 @@ _MZ = (0.019334 / 1.08883, 0.119193 / 1.08883, 0.950227 / 1.08883)
 
 
 @njit(cache=True, parallel=True)
-def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, lin_lut, cbrt_lut):
+def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, lin_lut, cbrt_lut, out):
     """Rescale, convert to Lab (kornia's formula), weight and quantise; initial centres.
 
     img: (B, C, H*W) float32 raster; y_bounds (gy+1,), x_bounds (gx+1,) int64 cell edges;
     lo, rng, inv_m: (B,) float32; ys (H,), xs (W,) float32 already-scaled, quantised coordinates.
-    Returns the colour features (B, 3, H*W) float32 in cell-major order (channels 1-2 are zero
-    for grey input) and the mean (L, a, b, y, x) of every seed cell, (B, K, 5) float32.
+    Writes the colour features into ``out`` (B, 3, H*W) float32 in cell-major order (channels 1-2
+    are zero for grey input); returns the mean (L, a, b, y, x) of every seed cell, (B, K, 5).
     """
     b_n = img.shape[0]
     w = xs.shape[0]
     gy = y_bounds.shape[0] - 1
     gx = x_bounds.shape[0] - 1
     n_cells = gy * gx
-    out = np.empty((b_n, 3, img.shape[2]), dtype=np.float32)
     centres = np.empty((b_n, n_cells, 5), dtype=np.float32)
     mx0, mx1, mx2 = np.float32(_MX[0]), np.float32(_MX[1]), np.float32(_MX[2])
     my0, my1, my2 = np.float32(_MY[0]), np.float32(_MY[1]), np.float32(_MY[2])
@@ -151,7 +150,7 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, lin_lut, cbrt
         centres[b, c, 2] = np.float32(a2 / npx)
         centres[b, c, 3] = np.float32(a3 / npx)
         centres[b, c, 4] = np.float32(a4 / npx)
-    return out, centres
+    return centres
 
 
 @njit(cache=True, parallel=True)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -234,8 +235,36 @@ def _features_torch(
     return torch.cat([v.reshape(b, 3, h * w), cy, cx], 1).transpose(1, 2).contiguous()
 
 
+_WORKSPACE = threading.local()
+
+
+def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
+    """Scratch arrays of the numba path, kept per thread for the last (B, N) seen.
+
+    Arrays above glibc's mmap threshold (32 MiB, reached at 2048x2048) are returned to the system
+    when freed, so allocating them at every call pays a page fault per 4 KiB page (~30 ms at
+    2048x2048 here); reusing them avoids that, at the cost of holding 20*B*N bytes between calls.
+    """
+    ws = getattr(_WORKSPACE, "arrays", None)
+    if ws is None or ws["key"] != (b, n):
+        ws = {
+            "key": (b, n),
+            "colour": np.empty((b, 3, n), dtype=np.float32),
+            "labels": np.empty((b, n), dtype=np.int32),
+            "slots": np.empty((b, n), dtype=np.int32),
+        }
+        _WORKSPACE.arrays = ws
+    return ws
+
+
 def _run_numba_core(
-    colour_cm: np.ndarray, centres: np.ndarray, geo: dict, jitter: np.ndarray | None, max_iter: int
+    colour_cm: np.ndarray,
+    centres: np.ndarray,
+    geo: dict,
+    jitter: np.ndarray | None,
+    max_iter: int,
+    labels: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
 ) -> np.ndarray:
     """k-means on cell-major colour features (B, 3, N); returns raster labels (B, N) int32."""
     from pyisp_contrast.segmentation import _slic_numba as nb
@@ -244,8 +273,8 @@ def _run_numba_core(
     nbr = geo["nbr"]
     if jitter is not None:
         centres[..., 3:] += jitter
-    labels = np.empty((b, n), dtype=np.int32)
-    slots = np.empty((b, n), dtype=np.int32)
+    labels = np.empty((b, n), dtype=np.int32) if labels is None else labels
+    slots = np.empty((b, n), dtype=np.int32) if slots is None else slots
     partial = np.empty((b, nbr.shape[0], 9, 6), dtype=np.float64)
     args = (geo["y_bounds"], geo["x_bounds"], geo["ys"], geo["xs"], geo["x_prefix"], nbr)
     nb.assign(colour_cm, *args, centres, labels, partial, slots)
@@ -316,7 +345,8 @@ def _slic(
         from pyisp_contrast.segmentation import _slic_numba as nb
 
         xn = x.reshape(b, c, h * w).contiguous().numpy()
-        colour, centres = nb.features(
+        ws = _workspace(b, h * w)
+        centres = nb.features(
             xn,
             geo["y_bounds"],
             geo["x_bounds"],
@@ -327,14 +357,17 @@ def _slic(
             geo["xs"],
             bool(convert2lab),
             *_luts(),
+            ws["colour"],
         )
         jit_np = None if jitter is None else jitter.numpy()
-        lab = _run_numba_core(colour, centres, geo, jit_np, max_iter).reshape(b, h, w)
+        lab = _run_numba_core(
+            ws["colour"], centres, geo, jit_np, max_iter, ws["labels"], ws["slots"]
+        ).reshape(b, h, w)
         if enforce_connectivity:
             out, counts = _connectivity_numba(lab, min_size_factor * h * w / k)
             labels, num = torch.from_numpy(out), torch.from_numpy(counts)
         else:
-            labels, num = relabel_sequential(torch.from_numpy(lab).long())
+            labels, num = relabel_sequential(torch.from_numpy(lab).long())  # a copy
     elif backend == "torch":
         feat = _features_torch(x, lo, rng, inv_m.to(x.device), bool(convert2lab), geo)
         cellmap = torch.from_numpy(geo["cellmap"]).to(x.device)
