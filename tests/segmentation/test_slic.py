@@ -247,6 +247,26 @@ def test_connectivity_merges_small_components_into_the_one_above(path):
     assert cnt.tolist() == [1] and out.unique().tolist() == [0]
 
 
+def test_numba_power_laws_are_as_accurate_as_torch_pow():
+    # The numba Lab kernel's t**2.4 (sRGB decoding) and cube root are polynomial seeds plus one
+    # Newton/Halley step; over their whole input range they are as close to float64 as float32
+    # torch.pow is.
+    v = np.linspace(0.0405, 1.0, 200_001, dtype=np.float32)
+    ours = np.array([nb._srgb_to_linear(np.float32(a)) for a in v[::97]], dtype=np.float64)
+    ref = ((v[::97].astype(np.float64) + 0.055) / 1.055) ** 2.4
+    assert np.abs(ours / ref - 1).max() < 4e-7
+    lin = np.array([nb._srgb_to_linear(np.float32(a)) for a in (0.0, 0.02, 0.04045)])
+    assert np.allclose(lin, np.array([0.0, 0.02, 0.04045]) / 12.92, rtol=1e-7, atol=0)
+    t = np.linspace(0.00886, 1.0, 200_001, dtype=np.float32)[::97]
+    ours = np.array([nb._lab_f(np.float32(a)) for a in t], dtype=np.float64)
+    ref = np.cbrt(t.astype(np.float64))
+    torch_err = np.abs(torch.from_numpy(t).pow(1 / 3).double().numpy() / ref - 1).max()
+    assert np.abs(ours / ref - 1).max() <= max(torch_err, 1.5e-7)
+    assert nb._lab_f(np.float32(0.008)) == np.float32(7.787) * np.float32(0.008) + np.float32(
+        4 / 29
+    )
+
+
 def test_slic_cpu_and_torch_paths_agree_end_to_end():
     # The numba path's own Lab kernel may differ from kornia's in the last bit (module notes), so
     # end to end the paths agree on nearly all pixels rather than all.
