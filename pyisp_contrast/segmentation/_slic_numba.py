@@ -157,14 +157,15 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out):
 
 
 @njit(cache=True, parallel=True)
-def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots):
+def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, final):
     """Assign every pixel to the nearest of its 9 candidate centres; fill per-cell slot sums.
 
     Ties go to the first candidate in the order (dy, dx) = (-1, -1), (-1, 0), ..., (1, 1), and the
     squared distance is summed in the order L, a, b, y, x, as on the torch path.
     feat: (B, 3, N) cell-major colour; x_prefix: (W+1,) float64 prefix sums of ``xs``;
     labels: (B, H*W) int32 out, raster order; partial: (B, K, 9, 6) float64 out (count, then the
-    5 feature sums, per candidate slot); slots: (B, N) int32 scratch.
+    5 feature sums, per candidate slot); final: write ``labels`` and skip the sums (earlier
+    iterations only need the sums).
     """
     b_n = feat.shape[0]
     w = xs.shape[0]
@@ -211,6 +212,7 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
             for j in range(6):
                 pc[s, j] = 0.0
         xr = xs[x0:x1]
+        so = np.empty(cw, dtype=np.int32)  # this row's slots; stays in L1
         for y in range(y0, y1):
             yy = ys[y]
             e0 = (yy - c03) * (yy - c03)
@@ -225,7 +227,6 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
             g0 = feat[b, 0, p : p + cw]
             g1 = feat[b, 1, p : p + cw]
             g2 = feat[b, 2, p : p + cw]
-            so = slots[b, p : p + cw]
             # a plain unit-stride loop that LLVM vectorises
             for q in range(cw):
                 f0 = g0[q]
@@ -268,8 +269,13 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
                 slot = np.int32(8) if lt else slot
                 best = d if lt else best
                 so[q] = slot
+            if final:  # labels of the last iteration; its sums are not needed
+                lb = labels[b, y * w + x0 : y * w + x1]
+                for q in range(cw):
+                    lb[q] = nbr[c, so[q]]
+                p += cw
+                continue
             # Neighbouring pixels mostly share a slot: sum runs in registers, flush on change.
-            lb = labels[b, y * w + x0 : y * w + x1]
             cur = so[0]
             qa = 0
             a1 = 0.0
@@ -277,7 +283,6 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
             a3 = 0.0
             for q in range(cw):
                 slot = so[q]
-                lb[q] = nbr[c, slot]
                 if slot != cur:
                     _flush(pc, cur, q - qa, a1, a2, a3, yy, x_prefix[x0 + q] - x_prefix[x0 + qa])
                     a1 = 0.0
