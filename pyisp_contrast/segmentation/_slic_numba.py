@@ -9,7 +9,8 @@ Why it is fast:
 * Positions are not stored: a row's (y - y_k)^2 terms are computed once per row, and x comes from
   a (W,) table; coordinate sums of a run of equal labels come from its length and a prefix table.
 * The 9 distances are written out in full (no inner loop, no centre array access per pixel).
-* The features pass also sums each seed cell, so the initial centres cost no extra pass.
+* The features pass also sums each seed cell, so the initial centres cost no extra pass, and its
+  Lab conversion has no table lookups or libm calls, so LLVM vectorises it.
 * Each cell accumulates the sums of its 9 candidate clusters into its own slots, so the
   assignment runs in parallel over cells without races; a small per-image pass adds the slots.
 * Connectivity works on runs of equal labels (union-find over runs, whole fragments merged), not
@@ -427,23 +428,3 @@ def enforce_connectivity(labels, min_size):
     for b in prange(b_n):  # one image per thread
         counts[b] = connect_one(labels[b], min_size, out[b])
     return out, counts
-
-
-@njit(cache=True)
-def cell_major_perm(y_bounds, x_bounds, w):
-    """Raster index of every cell-major position, and the first position of every cell."""
-    gy = y_bounds.shape[0] - 1
-    gx = x_bounds.shape[0] - 1
-    n = (y_bounds[gy] - y_bounds[0]) * (x_bounds[gx] - x_bounds[0])
-    perm = np.empty(n, dtype=np.int64)
-    start = np.empty(gy * gx + 1, dtype=np.int64)
-    p = 0
-    for cy in range(gy):
-        for cx in range(gx):
-            start[cy * gx + cx] = p
-            for y in range(y_bounds[cy], y_bounds[cy + 1]):
-                for x in range(x_bounds[cx], x_bounds[cx + 1]):
-                    perm[p] = y * w + x
-                    p += 1
-    start[gy * gx] = p
-    return perm, start

@@ -104,7 +104,6 @@ def slic_grid(height: int, width: int, n_segments: int) -> tuple[int, int]:
 @functools.lru_cache(maxsize=16)
 def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[str, np.ndarray]:
     """Grid tables shared by both paths (cached per image size and grid)."""
-    from pyisp_contrast.segmentation import _slic_numba
 
     y_bounds = (np.arange(gy + 1) * h) // gy
     x_bounds = (np.arange(gx + 1) * w) // gx
@@ -128,14 +127,11 @@ def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[st
     xs = np.rint(np.arange(w, dtype=np.float32) * np.float32(sx / step) * q) / q
     coord_y = np.repeat(ys, w).astype(np.float32)
     coord_x = np.tile(xs, h).astype(np.float32)
-    perm, start = _slic_numba.cell_major_perm(y_bounds, x_bounds, w)
     return {
         "cellmap": cellmap,
         "nbr": nbr,
         "coord_y": coord_y,
         "coord_x": coord_x,
-        "perm": perm,
-        "start": start,
         "y_bounds": y_bounds.astype(np.int64),
         "x_bounds": x_bounds.astype(np.int64),
         "ys": ys.astype(np.float32),

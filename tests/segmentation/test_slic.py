@@ -197,7 +197,8 @@ def test_numba_core_equals_torch_core_on_same_features():
         t_lab = tp.slic_core(
             feat, torch.from_numpy(geo["cellmap"]), torch.from_numpy(geo["nbr"]), None, 10
         )
-        colour_cm = np.ascontiguousarray(feat[:, geo["perm"], :3].transpose(1, 2).numpy())
+        perm = np.argsort(geo["cellmap"], kind="stable")  # raster index of each cell-major position
+        colour_cm = np.ascontiguousarray(feat[:, perm, :3].transpose(1, 2).numpy())
         centres = tp.cell_means(feat, torch.from_numpy(geo["cellmap"]), len(geo["nbr"])).numpy()
         n_lab = _run_numba_core(colour_cm, centres, geo, None, 10)
         assert torch.equal(t_lab, torch.from_numpy(n_lab).long())
