@@ -104,7 +104,6 @@ def slic_grid(height: int, width: int, n_segments: int) -> tuple[int, int]:
 @functools.lru_cache(maxsize=16)
 def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[str, np.ndarray]:
     """Grid tables shared by both paths (cached per image size and grid)."""
-
     y_bounds = (np.arange(gy + 1) * h) // gy
     x_bounds = (np.arange(gx + 1) * w) // gx
     cell_y = np.searchsorted(y_bounds, np.arange(h), side="right") - 1
