@@ -11,8 +11,9 @@ Why it is fast:
 * The 9 distances are written out in full (no inner loop, no centre array access per pixel).
 * The features pass also sums each seed cell, so the initial centres cost no extra pass, and its
   Lab conversion has no table lookups or libm calls, so LLVM vectorises it.
-* Each cell accumulates the sums of its 9 candidate clusters into its own slots, so the
+* Each cell keeps the sums of its 9 candidate clusters in its own slots, so the
   assignment runs in parallel over cells without races; a small per-image pass adds the slots.
+  After the first iteration only the pixels whose slot changed move their sums (exact either way).
 * Connectivity works on runs of equal labels (union-find over runs, whole fragments merged), not
   on pixels.
 
@@ -158,15 +159,18 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out):
 
 
 @njit(cache=True, parallel=True)
-def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, final):
-    """Assign every pixel to the nearest of its 9 candidate centres; fill per-cell slot sums.
+def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots, mode):
+    """Assign every pixel to the nearest of its 9 candidate centres; keep per-cell slot sums.
 
     Ties go to the first candidate in the order (dy, dx) = (-1, -1), (-1, 0), ..., (1, 1), and the
     squared distance is summed in the order L, a, b, y, x, as on the torch path.
     feat: (B, 3, N) cell-major colour; x_prefix: (W+1,) float64 prefix sums of ``xs``;
-    labels: (B, H*W) int32 out, raster order; partial: (B, K, 9, 6) float64 out (count, then the
-    5 feature sums, per candidate slot); final: write ``labels`` and skip the sums (earlier
-    iterations only need the sums).
+    labels: (B, H*W) int32 out, raster order; partial: (B, K, 9, 6) float64 (count, then the
+    5 feature sums, per candidate slot); slots: (B, N) int32, each pixel's slot (cell-major).
+    mode 0 (first iteration): fill ``partial`` and ``slots``; mode 1: update both, moving only the
+    pixels whose slot changed (the sums are exact, so adding and subtracting gives the same sums
+    as recounting, and after the first iterations few pixels move); mode 2 (last iteration):
+    write ``labels`` only.
     """
     b_n = feat.shape[0]
     w = xs.shape[0]
@@ -209,11 +213,12 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
         c80, c81, c82 = centres[b, k8, 0], centres[b, k8, 1], centres[b, k8, 2]
         c83, c84 = centres[b, k8, 3], centres[b, k8, 4]
         pc = partial[b, c]
-        for s in range(9):
-            for j in range(6):
-                pc[s, j] = 0.0
+        if mode == 0:
+            for s in range(9):
+                for j in range(6):
+                    pc[s, j] = 0.0
         xr = xs[x0:x1]
-        so = np.empty(cw, dtype=np.int32)  # this row's slots; stays in L1
+        so = np.empty(cw, dtype=np.int32)  # this row's new slots; stays in L1
         for y in range(y0, y1):
             yy = ys[y]
             e0 = (yy - c03) * (yy - c03)
@@ -270,13 +275,24 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
                 slot = np.int32(8) if lt else slot
                 best = d if lt else best
                 so[q] = slot
-            if final:  # labels of the last iteration; its sums are not needed
+            if mode == 2:  # labels of the last iteration; its sums are not needed
                 lb = labels[b, y * w + x0 : y * w + x1]
                 for q in range(cw):
                     lb[q] = nbr[c, so[q]]
                 p += cw
                 continue
-            # Neighbouring pixels mostly share a slot: sum runs in registers, flush on change.
+            old = slots[b, p : p + cw]
+            if mode == 1:
+                for q in range(cw):
+                    o = old[q]
+                    n = so[q]
+                    if o != n:
+                        _move(pc, o, n, g0[q], g1[q], g2[q], yy, xr[q])
+                        old[q] = n
+                p += cw
+                continue
+            # First iteration. Neighbouring pixels mostly share a slot: sum runs in registers,
+            # flush on change.
             cur = so[0]
             qa = 0
             a1 = 0.0
@@ -284,6 +300,7 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
             a3 = 0.0
             for q in range(cw):
                 slot = so[q]
+                old[q] = slot
                 if slot != cur:
                     _flush(pc, cur, q - qa, a1, a2, a3, yy, x_prefix[x0 + q] - x_prefix[x0 + qa])
                     a1 = 0.0
@@ -296,6 +313,23 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
                 a3 += g2[q]
             _flush(pc, cur, cw - qa, a1, a2, a3, yy, x_prefix[x1] - x_prefix[x0 + qa])
             p += cw
+
+
+@njit(cache=True, inline="always")
+def _move(pc, old, new, f0, f1, f2, yy, xx):
+    # One pixel leaves slot ``old`` for slot ``new``.
+    pc[old, 0] -= 1.0
+    pc[old, 1] -= f0
+    pc[old, 2] -= f1
+    pc[old, 3] -= f2
+    pc[old, 4] -= yy
+    pc[old, 5] -= xx
+    pc[new, 0] += 1.0
+    pc[new, 1] += f0
+    pc[new, 2] += f1
+    pc[new, 3] += f2
+    pc[new, 4] += yy
+    pc[new, 5] += xx
 
 
 @njit(cache=True, inline="always")

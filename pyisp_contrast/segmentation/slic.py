@@ -228,11 +228,11 @@ _WORKSPACE = threading.local()
 
 
 def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
-    """Scratch arrays of the numba path (features, raw labels), kept per thread for the last (B, N).
+    """Scratch arrays of the numba path (features, labels, slots), kept per thread for the last (B, N).
 
     Arrays above glibc's mmap threshold (32 MiB, reached at 2048x2048) are returned to the system
     when freed, so allocating them at every call pays a page fault per 4 KiB page (~30 ms at
-    2048x2048 here); reusing them avoids that, at the cost of holding 16*B*N bytes between calls.
+    2048x2048 here); reusing them avoids that, at the cost of holding 20*B*N bytes between calls.
     """
     ws = getattr(_WORKSPACE, "arrays", None)
     if ws is None or ws["key"] != (b, n):
@@ -240,6 +240,7 @@ def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
             "key": (b, n),
             "colour": np.empty((b, 3, n), dtype=np.float32),
             "labels": np.empty((b, n), dtype=np.int32),
+            "slots": np.empty((b, n), dtype=np.int32),
         }
         _WORKSPACE.arrays = ws
     return ws
@@ -252,6 +253,7 @@ def _run_numba_core(
     jitter: np.ndarray | None,
     max_iter: int,
     labels: np.ndarray | None = None,
+    slots: np.ndarray | None = None,
 ) -> np.ndarray:
     """k-means on cell-major colour features (B, 3, N); returns raster labels (B, N) int32."""
     from pyisp_contrast.segmentation import _slic_numba as nb
@@ -261,12 +263,13 @@ def _run_numba_core(
     if jitter is not None:
         centres[..., 3:] += jitter
     labels = np.empty((b, n), dtype=np.int32) if labels is None else labels
+    slots = np.empty((b, n), dtype=np.int32) if slots is None else slots
     partial = np.empty((b, nbr.shape[0], 9, 6), dtype=np.float64)
     args = (geo["y_bounds"], geo["x_bounds"], geo["ys"], geo["xs"], geo["x_prefix"], nbr)
-    nb.assign(colour_cm, *args, centres, labels, partial, max_iter == 1)
+    nb.assign(colour_cm, *args, centres, labels, partial, slots, 2 if max_iter == 1 else 0)
     for i in range(1, max_iter):
         nb.update(partial, nbr, centres)
-        nb.assign(colour_cm, *args, centres, labels, partial, i == max_iter - 1)
+        nb.assign(colour_cm, *args, centres, labels, partial, slots, 2 if i == max_iter - 1 else 1)
     return labels
 
 
@@ -345,9 +348,9 @@ def _slic(
             ws["colour"],
         )
         jit_np = None if jitter is None else jitter.numpy()
-        lab = _run_numba_core(ws["colour"], centres, geo, jit_np, max_iter, ws["labels"]).reshape(
-            b, h, w
-        )
+        lab = _run_numba_core(
+            ws["colour"], centres, geo, jit_np, max_iter, ws["labels"], ws["slots"]
+        ).reshape(b, h, w)
         if enforce_connectivity:
             out, counts = _connectivity_numba(lab, min_size_factor * h * w / k)
             labels, num = torch.from_numpy(out), torch.from_numpy(counts)
