@@ -12,8 +12,10 @@ bicubic on 8-bit values), enhanced, and the result quantised to 8 bits. Scores p
 
 Methods: the unenhanced input; a global gamma curve (``x ** (1 / 2.2)``); CLAHE on the HSV value
 channel (``skimage.exposure.equalize_adapthist``, clip limit 0.01); the bundled weights
-(``--weights``, default ``pie-default``); any further ``--compare NAME=WEIGHTS`` (e.g. the
-zero-reference baseline's checkpoint, or the authors' released PIE weights if you have them).
+(``--weights``, default ``pie-default``); the same network trained on the same data with
+zero-reference losses only (``benchmarks/weights/zero_reference.pt``, made by
+``configs/zero_reference.toml``); any further ``--compare NAME=WEIGHTS`` (e.g. the authors'
+released PIE weights if you have them).
 
 Targets for the bundled weights: NIQE (scikit-video) lower than the released PIE weights' (DICM
 11.11, LIME 13.48, measured with this recipe) and LOE <= 150 on both sets.
@@ -45,6 +47,8 @@ from pyisp_contrast.metrics import NIQEModel, loe, niqe
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "lowlight"
 DEFAULT_NR = SHARED / "tools" / "nr_quality.py"
+#: Baseline: the same fast network trained with zero-reference losses only (configs/zero_reference.toml).
+ZERO_REFERENCE = Path(__file__).resolve().parent / "weights" / "zero_reference.pt"
 #: The released PIE weights measured with this recipe (issue 5).
 RELEASED_PIE = {
     "DICM": {"niqe_skvideo": 11.11, "loe": 154.0},
@@ -101,7 +105,13 @@ def main() -> None:
     )
     ap.add_argument("--sets", nargs="+", default=["DICM", "LIME"])
     ap.add_argument("--weights", default="pie-default")
-    ap.add_argument("--compare", nargs="*", default=[], metavar="NAME=WEIGHTS")
+    ap.add_argument(
+        "--compare",
+        nargs="*",
+        default=[f"zero-reference only={ZERO_REFERENCE}"],
+        metavar="NAME=WEIGHTS",
+        help="further models (default: the zero-reference baseline; pass nothing to drop it)",
+    )
     ap.add_argument("--max-side", type=int, default=1200)
     ap.add_argument(
         "--nr-quality", type=Path, default=DEFAULT_NR, help="the reference script (optional)"
