@@ -47,7 +47,8 @@ from pyisp_contrast.metrics import NIQEModel, loe, niqe
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "lowlight"
 DEFAULT_NR = SHARED / "tools" / "nr_quality.py"
-#: Baseline: the same fast network trained with zero-reference losses only (configs/zero_reference.toml).
+#: Baseline: the same fast network trained with zero-reference losses only
+#: (configs/zero_reference.toml).
 ZERO_REFERENCE = Path(__file__).resolve().parent / "weights" / "zero_reference.pt"
 #: The released PIE weights measured with this recipe (issue 5).
 RELEASED_PIE = {

@@ -43,9 +43,9 @@ candidate seeds in raster order wins an exact tie). Features are quantised to mu
 same features the two paths give identical labels (tested). The numba path computes Lab with its
 own kernel (kornia's formula and constants, with the two power laws computed by a vectorisable
 polynomial and one Newton step; kornia's tensor version is 5-10x slower on CPU), which may differ
-from kornia's in the last float32 bits (as much as torch.pow itself differs from float64); a pixel whose quantised feature lands on the
-other side of a rounding step can then change a near-tie, so end-to-end labels agree on > 99.5%
-of pixels rather than all (tested).
+from kornia's in the last float32 bits (as much as torch.pow itself differs from float64); a
+pixel whose quantised feature lands on the other side of a rounding step can then change a
+near-tie, so end-to-end labels agree on > 99.5% of pixels rather than all (tested).
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ _WORKSPACE = threading.local()
 
 
 def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
-    """Scratch arrays of the numba path (features, labels, slots), kept per thread for the last (B, N).
+    """Scratch arrays of the numba path (features, labels, slots), per thread, for the last (B, N).
 
     Arrays above glibc's mmap threshold (32 MiB, reached at 2048x2048) are returned to the system
     when freed, so allocating them at every call pays a page fault per 4 KiB page (~30 ms at
