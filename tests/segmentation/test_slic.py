@@ -268,6 +268,19 @@ def test_numba_power_laws_are_as_accurate_as_torch_pow():
     )
 
 
+@pytest.mark.parametrize("enforce", [True, False])
+def test_slic_results_do_not_alias_the_reused_scratch_arrays(enforce):
+    # The numba path keeps its scratch arrays between calls (per thread); a returned label map
+    # must not change when the next call of the same size reuses them.
+    x, y = _textured(b=1, seed=3), _textured(b=1, seed=4)
+    first = slic(x, 30, enforce_connectivity=enforce)
+    kept = first.labels.clone()
+    second = slic(y, 30, enforce_connectivity=enforce)
+    assert torch.equal(first.labels, kept)
+    assert not torch.equal(second.labels, kept)
+    assert torch.equal(slic(x, 30, enforce_connectivity=enforce).labels, kept)
+
+
 def test_slic_cpu_and_torch_paths_agree_end_to_end():
     # The numba path's own Lab kernel may differ from kornia's in the last bit (module notes), so
     # end to end the paths agree on nearly all pixels rather than all.
