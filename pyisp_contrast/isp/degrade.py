@@ -93,6 +93,9 @@ def low_light(
     read_noise: Range = (5e-4, 5e-3),
     color_cast: Range | None = None,
     generator: torch.Generator | None = None,
+    *,
+    illumination_spread: Range | None = None,
+    illumination_cells: int = 3,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""Synthesise a low-light photo from a well-exposed sRGB image.
 
@@ -103,6 +106,12 @@ def low_light(
     read noise standard deviation :math:`b`; Foi et al., IEEE TIP 2008). The result is clipped and
     re-encoded as sRGB. Differentiable with respect to ``images``.
 
+    Real dark photos are rarely lit evenly (a lit sky over a dark street, a lamp in a dark room).
+    With ``illumination_spread`` the exposure change varies smoothly over the image: a
+    ``cells x cells`` grid of standard normal values, upsampled bicubically to the image and scaled
+    by the spread, is added to ``ev`` (in stops) pixel by pixel; highlights that it pushes above 1
+    clip, as a sensor would.
+
     Args:
         images: sRGB ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
         ev_range: exposure change in stops (negative darkens): range, float or ``(B,)``.
@@ -112,16 +121,25 @@ def low_light(
         color_cast: ``None`` for no cast, or per-channel gains: a range (each channel drawn
             independently), a float, or a ``(B, C)`` tensor.
         generator: source of all randomness.
+        illumination_spread: ``None`` (even lighting, the default) or the standard deviation in
+            stops of the smooth exposure field: a range, a float or a ``(B,)`` tensor, ``>= 0``.
+        illumination_cells: cells of the field's grid along each side (``>= 2``; fewer cells give
+            broader light and shadow).
 
     Returns:
-        ``(degraded, params)`` with ``params["ev"]``, ``["shot_noise"]``, ``["read_noise"]`` of shape
-        ``(B,)`` and ``["color_cast"]`` ``(B, C)`` (ones without a cast).
+        ``(degraded, params)`` with ``params["ev"]``, ``["shot_noise"]``, ``["read_noise"]``,
+        ``["illumination_spread"]`` of shape ``(B,)``, ``["color_cast"]`` ``(B, C)`` (ones without a
+        cast), and ``["illumination"]``, the per-pixel offset to ``ev`` in stops, ``(B, 1, H, W)``
+        (zeros with even lighting).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> dark, p = low_light(torch.full((2, 3, 8, 8), 0.6), generator=g)
         >>> bool(dark.mean() < 0.3), sorted(p)
-        (True, ['color_cast', 'ev', 'read_noise', 'shot_noise'])
+        (True, ['color_cast', 'ev', 'illumination', 'illumination_spread', 'read_noise', 'shot_noise'])
+        >>> _, p = low_light(torch.full((2, 3, 8, 8), 0.6), illumination_spread=1.0, generator=g)
+        >>> bool(p["illumination"].std() > 0.1)
+        True
     """
     x, unb = check_image(images, "images")
     generator = check_generator(generator, x.device)
@@ -148,8 +166,11 @@ def low_light(
         cast = color_cast.to(x)
     else:
         cast = _draw(color_cast, "color_cast", b, x, generator, low=0.0)[:, None].expand(b, c)
+    spread, field = _illumination_field(
+        illumination_spread, illumination_cells, x, generator
+    )
 
-    lin = srgb_to_linear(x) * torch.exp2(ev).view(b, 1, 1, 1) * cast.reshape(b, c, 1, 1)
+    lin = srgb_to_linear(x) * torch.exp2(ev.view(b, 1, 1, 1) + field) * cast.reshape(b, c, 1, 1)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     var = shot.view(b, 1, 1, 1) * lin.clamp_min(0) + read.view(b, 1, 1, 1) ** 2
     # Where the variance is 0 (no signal, no read noise) the noise is exactly 0; the clamp only
@@ -160,8 +181,34 @@ def low_light(
     noisy = (lin + std * noise).clamp(0.0, 1.0)
     with value_checks(False):
         out = linear_to_srgb(noisy)
-    params = {"ev": ev, "shot_noise": shot, "read_noise": read, "color_cast": cast}
+    params = {
+        "ev": ev,
+        "shot_noise": shot,
+        "read_noise": read,
+        "color_cast": cast,
+        "illumination_spread": spread,
+        "illumination": field,
+    }
     return unbatch(out, unb), params
+
+
+def _illumination_field(
+    spread: Range | None, cells: int, x: Tensor, generator: torch.Generator | None
+) -> tuple[Tensor, Tensor]:
+    """``(spread (B,), field (B, 1, H, W))`` of :func:`low_light`'s uneven lighting, in stops.
+
+    Draws nothing from ``generator`` when ``spread`` is ``None``, so even-light results do not
+    depend on whether the option exists.
+    """
+    b, _, h, w = x.shape
+    if isinstance(cells, bool) or not isinstance(cells, int) or cells < 2:
+        raise ValueError(f"`illumination_cells` must be an int >= 2, got {cells!r}.")
+    if spread is None:
+        return x.new_zeros(b), x.new_zeros(b, 1, h, w)
+    s = _draw(spread, "illumination_spread", b, x, generator, low=0.0)
+    grid = torch.randn(b, 1, cells, cells, generator=generator, device=x.device, dtype=x.dtype)
+    field = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=True)
+    return s, s.view(b, 1, 1, 1) * field
 
 
 # --------------------------------------------------------------------------------------------- haze
@@ -439,16 +486,27 @@ class LowLight(nn.Module):
         shot_noise: Range = (1e-4, 4e-3),
         read_noise: Range = (5e-4, 5e-3),
         color_cast: Range | None = None,
+        *,
+        illumination_spread: Range | None = None,
+        illumination_cells: int = 3,
     ) -> None:
         super().__init__()
         self.ev_range, self.shot_noise, self.read_noise = ev_range, shot_noise, read_noise
         self.color_cast = color_cast
+        self.illumination_spread, self.illumination_cells = illumination_spread, illumination_cells
 
     def forward(
         self, images: Tensor, generator: torch.Generator | None = None
     ) -> tuple[Tensor, dict[str, Tensor]]:
         return low_light(
-            images, self.ev_range, self.shot_noise, self.read_noise, self.color_cast, generator
+            images,
+            self.ev_range,
+            self.shot_noise,
+            self.read_noise,
+            self.color_cast,
+            generator,
+            illumination_spread=self.illumination_spread,
+            illumination_cells=self.illumination_cells,
         )
 
 

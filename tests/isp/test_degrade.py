@@ -169,6 +169,72 @@ def test_low_light_bad_parameters() -> None:
         low_light(x, ev_range=torch.zeros(5))
 
 
+def test_low_light_even_lighting_draws_nothing_extra() -> None:
+    """Without ``illumination_spread`` the results are those of the seeds before the option."""
+    x = _img()
+    y, p = low_light(x, generator=_gen(4))
+    g = _gen(4)
+    ev = -5.0 + 3.0 * torch.rand(2, generator=g)
+    assert torch.equal(p["ev"], ev)
+    assert torch.equal(p["illumination"], torch.zeros(2, 1, 16, 16))
+    assert torch.equal(p["illumination_spread"], torch.zeros(2))
+    y0, _ = low_light(x, illumination_spread=0.0, generator=_gen(4))
+    assert y0.shape == y.shape
+
+
+def test_low_light_uneven_lighting_is_a_smooth_exposure_field() -> None:
+    """Known answer: no noise, so linear light = clean linear * 2^(ev + field) pixel by pixel."""
+    x = _img(2, h=48, w=40, dtype=torch.float64) * 0.9
+    y, p = low_light(
+        x,
+        ev_range=-2.0,
+        shot_noise=0.0,
+        read_noise=0.0,
+        illumination_spread=(0.5, 1.5),
+        illumination_cells=4,
+        generator=_gen(5),
+    )
+    field = p["illumination"]
+    assert field.shape == (2, 1, 48, 40)
+    s = p["illumination_spread"]
+    assert float(s.min()) >= 0.5 and float(s.max()) <= 1.5
+    expected = (C.srgb_to_linear(x) * torch.exp2(-2.0 + field)).clamp(0, 1)
+    torch.testing.assert_close(C.srgb_to_linear(y), expected, atol=1e-6, rtol=1e-6)
+    # smooth: neighbouring pixels differ far less than the field varies over the image
+    step = (field[..., 1:, :] - field[..., :-1, :]).abs().max()
+    assert float(step) < 0.1 * float(field.amax() - field.amin())
+    # the corners of the grid are standard normal draws scaled by the spread
+    g = _gen(5)
+    torch.rand(2, generator=g, dtype=torch.float64)  # the spread; fixed numbers draw nothing
+    grid = torch.randn(2, 1, 4, 4, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(field[:, 0, 0, 0], s * grid[:, 0, 0, 0])
+    torch.testing.assert_close(field[:, 0, -1, -1], s * grid[:, 0, -1, -1])
+
+
+def test_low_light_uneven_lighting_spread_scales_the_field() -> None:
+    x = _img(64, h=32, w=32)
+    _, p1 = low_light(x, illumination_spread=0.5, generator=_gen(6))
+    _, p2 = low_light(x, illumination_spread=1.0, generator=_gen(6))
+    torch.testing.assert_close(p2["illumination"], 2 * p1["illumination"])
+    # about a standard normal per grid node: the field's corner values have std near the spread
+    assert float(p2["illumination"][:, 0, 0, 0].std()) == pytest.approx(1.0, abs=0.3)
+
+
+def test_low_light_uneven_lighting_module_and_errors() -> None:
+    x = _img()
+    ym, _ = LowLight(illumination_spread=1.0, illumination_cells=5)(x, generator=_gen(7))
+    yf, _ = low_light(x, illumination_spread=1.0, illumination_cells=5, generator=_gen(7))
+    torch.testing.assert_close(ym, yf)
+    with pytest.raises(ValueError, match="illumination_cells"):
+        low_light(x, illumination_spread=1.0, illumination_cells=1)
+    with pytest.raises(ValueError, match="illumination_cells"):
+        low_light(x, illumination_cells=2.5)
+    with pytest.raises(ValueError, match="illumination_spread"):
+        low_light(x, illumination_spread=-1.0)
+    with pytest.raises(ValueError, match="illumination_spread"):
+        low_light(x, illumination_spread=(1.0, 0.5))
+
+
 # ------------------------------------------------------------------------------------------------ haze
 
 
