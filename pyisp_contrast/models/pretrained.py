@@ -205,6 +205,29 @@ def load_pretrained(
     return model
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Metadata must be plain values, or ``weights_only=True`` loading refuses the whole file."""
+    if type(value) in _PLAIN:
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+        return
+    if type(value) is dict:
+        for k, item in value.items():
+            if type(k) is not str:
+                raise TypeError(f"metadata {where!r} has a non-str key {k!r}.")
+            _check_plain(item, f"{where}[{k!r}]")
+        return
+    raise TypeError(
+        f"metadata {where!r} is a {type(value).__name__}; store plain str, int, float, bool, None, "
+        "lists and dicts of those (e.g. str(torch.__version__)), which weights_only=True loading accepts."
+    )
+
+
 def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> None:
     """Write ``model`` in the format :func:`load_pretrained` reads.
 
@@ -224,6 +247,8 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> N
     reserved = {"format", "arch", "config", "state_dict"} & set(meta)
     if reserved:
         raise ValueError(f"metadata keys {sorted(reserved)} are reserved.")
+    for key, value in meta.items():
+        _check_plain(value, key)
     state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
     blob = {
         "format": FORMAT,

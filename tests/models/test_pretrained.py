@@ -46,6 +46,22 @@ def test_save_load_roundtrip(tmp_path, net):
     torch.testing.assert_close(loaded.enhance(x), net.enhance(x))
 
 
+def test_save_refuses_metadata_that_weights_only_loading_would_reject(tmp_path):
+    """torch.__version__ is a str subclass that weights_only=True refuses: caught when saving."""
+    net = FastCurveEstimator(channels=4)
+    with pytest.raises(TypeError, match=r"'torch_version'.*str\(torch.__version__\)"):
+        save_pretrained(net, tmp_path / "a.pt", torch_version=torch.__version__)
+    with pytest.raises(TypeError, match=r"scores\[1\]"):
+        save_pretrained(net, tmp_path / "a.pt", scores=[1.0, torch.tensor(2.0)])
+    with pytest.raises(TypeError, match="non-str key"):
+        save_pretrained(net, tmp_path / "a.pt", scores={1: 2.0})
+    assert not (tmp_path / "a.pt").exists()
+    save_pretrained(
+        net, tmp_path / "a.pt", torch_version=str(torch.__version__), scores={"a": [1, None]}
+    )
+    assert load_pretrained(tmp_path / "a.pt").config == net.config
+
+
 def test_pie_saves_its_network(tmp_path):
     from pyisp_contrast.contrastive import PixelStatistics
 
