@@ -166,9 +166,7 @@ def low_light(
         cast = color_cast.to(x)
     else:
         cast = _draw(color_cast, "color_cast", b, x, generator, low=0.0)[:, None].expand(b, c)
-    spread, field = _illumination_field(
-        illumination_spread, illumination_cells, x, generator
-    )
+    spread, field = _illumination_field(illumination_spread, illumination_cells, x, generator)
 
     lin = srgb_to_linear(x) * torch.exp2(ev.view(b, 1, 1, 1) + field) * cast.reshape(b, c, 1, 1)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
