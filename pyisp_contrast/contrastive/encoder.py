@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_generator, check_image
+from pyisp_contrast.core.checks import check_generator, check_image, check_plain_metadata
 
 __all__ = ["ExposureEncoder"]
 
@@ -113,6 +113,7 @@ class ExposureEncoder(nn.Module):
 
     def save(self, path: str | os.PathLike, **metadata: object) -> None:
         """Write the weights (and plain ``metadata``) in the format :meth:`pretrained` reads."""
+        check_plain_metadata(metadata)
         state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
         torch.save({"channels": list(self.channels), "state_dict": state, **metadata}, Path(path))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -21,6 +21,7 @@ __all__ = [
     "check_generator",
     "check_image",
     "check_labels",
+    "check_plain_metadata",
     "unbatch",
     "value_checks",
     "value_checks_enabled",
@@ -230,3 +231,44 @@ def check_generator(
             f"create it with torch.Generator(device={torch.device(device).type!r})."
         )
     return generator
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _check_plain(value: object, where: str) -> None:
+    if type(value) in _PLAIN:
+        return
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+        return
+    if type(value) is dict:
+        for k, item in value.items():
+            if type(k) is not str:
+                raise TypeError(f"metadata {where!r} has a non-str key {k!r}.")
+            _check_plain(item, f"{where}[{k!r}]")
+        return
+    raise TypeError(
+        f"metadata {where!r} is a {type(value).__name__}; store plain str, int, float, bool, None, "
+        "lists and dicts of those (e.g. str(torch.__version__)), which weights_only=True loading accepts."
+    )
+
+
+def check_plain_metadata(metadata: Mapping[str, object]) -> None:
+    """Raise ``TypeError`` naming the key unless every value is plain (str, int, float, bool, None,
+    and lists, tuples and str-keyed dicts of those).
+
+    Weight files are read with ``torch.load(..., weights_only=True)``, which refuses a whole file
+    over one non-plain value (``torch.__version__`` is a ``str`` subclass it rejects), so savers
+    check their metadata before writing.
+
+    Example:
+        >>> check_plain_metadata({"steps": 100, "data": {"normal": ["a", "b"]}})
+        >>> check_plain_metadata({"torch": torch.__version__})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: metadata 'torch' is a TorchVersion; ...
+    """
+    for key, value in metadata.items():
+        _check_plain(value, key)

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from pyisp_contrast.core.checks import check_plain_metadata
 from pyisp_contrast.models.curve_net import CurveEstimator, FastCurveEstimator
 
 __all__ = [
@@ -205,29 +206,6 @@ def load_pretrained(
     return model
 
 
-_PLAIN = (str, int, float, bool, type(None))
-
-
-def _check_plain(value: Any, where: str) -> None:
-    """Metadata must be plain values, or ``weights_only=True`` loading refuses the whole file."""
-    if type(value) in _PLAIN:
-        return
-    if type(value) in (list, tuple):
-        for i, item in enumerate(value):
-            _check_plain(item, f"{where}[{i}]")
-        return
-    if type(value) is dict:
-        for k, item in value.items():
-            if type(k) is not str:
-                raise TypeError(f"metadata {where!r} has a non-str key {k!r}.")
-            _check_plain(item, f"{where}[{k!r}]")
-        return
-    raise TypeError(
-        f"metadata {where!r} is a {type(value).__name__}; store plain str, int, float, bool, None, "
-        "lists and dicts of those (e.g. str(torch.__version__)), which weights_only=True loading accepts."
-    )
-
-
 def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> None:
     """Write ``model`` in the format :func:`load_pretrained` reads.
 
@@ -247,8 +225,7 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> N
     reserved = {"format", "arch", "config", "state_dict"} & set(meta)
     if reserved:
         raise ValueError(f"metadata keys {sorted(reserved)} are reserved.")
-    for key, value in meta.items():
-        _check_plain(value, key)
+    check_plain_metadata(meta)
     state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
     blob = {
         "format": FORMAT,

@@ -28,6 +28,15 @@ def test_save_and_load_round_trip(tmp_path):
     assert all(p.requires_grad for p in trainable.parameters())
 
 
+def test_save_refuses_metadata_that_weights_only_loading_would_reject(tmp_path):
+    enc = ExposureEncoder(channels=(4, 8, 8), generator=torch.Generator().manual_seed(1))
+    with pytest.raises(TypeError, match=r"'torch'.*str\(torch.__version__\)"):
+        enc.save(tmp_path / "w.pt", torch=torch.__version__)
+    assert not (tmp_path / "w.pt").exists()
+    enc.save(tmp_path / "w.pt", torch=str(torch.__version__))
+    assert ExposureEncoder.pretrained(tmp_path / "w.pt").channels == (4, 8, 8)
+
+
 def test_packaged_weights_load_and_separate_exposure():
     enc = ExposureEncoder.pretrained()
     assert not any(p.requires_grad for p in enc.parameters())

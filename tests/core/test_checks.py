@@ -14,6 +14,7 @@ from pyisp_contrast.core.checks import (
     check_generator,
     check_image,
     check_labels,
+    check_plain_metadata,
     unbatch,
     value_checks,
     value_checks_enabled,
@@ -203,3 +204,16 @@ def test_check_generator() -> None:
         check_generator(0, torch.device("cpu"))
     with pytest.raises(ValueError, match="device='cuda'"):
         check_generator(g, torch.device("cuda"))
+
+
+# -------------------------------------------------------------------------- check_plain_metadata
+
+
+def test_check_plain_metadata_names_the_offending_entry() -> None:
+    check_plain_metadata({"a": 1, "b": [1.5, "x", None, True], "c": {"d": (1, 2)}})
+    with pytest.raises(TypeError, match=r"""metadata "c\['d'\]\[1\]" is a Tensor"""):
+        check_plain_metadata({"c": {"d": (1, torch.tensor(2))}})
+    with pytest.raises(TypeError, match=r"metadata 'v' is a TorchVersion"):
+        check_plain_metadata({"v": torch.__version__})
+    with pytest.raises(TypeError, match="non-str key 3"):
+        check_plain_metadata({"c": {3: 1}})
