@@ -168,7 +168,9 @@ def low_light(
         cast = _draw(color_cast, "color_cast", b, x, generator, low=0.0)[:, None].expand(b, c)
     spread, field = _illumination_field(illumination_spread, illumination_cells, x, generator)
 
-    lin = srgb_to_linear(x) * torch.exp2(ev.view(b, 1, 1, 1) + field) * cast.reshape(b, c, 1, 1)
+    # Even lighting keeps the exposure a per-image scalar (no per-pixel exp2 on the default path).
+    stops = ev.view(b, 1, 1, 1) if illumination_spread is None else ev.view(b, 1, 1, 1) + field
+    lin = srgb_to_linear(x) * torch.exp2(stops) * cast.reshape(b, c, 1, 1)
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     var = shot.view(b, 1, 1, 1) * lin.clamp_min(0) + read.view(b, 1, 1, 1) ** 2
     # Where the variance is 0 (no signal, no read noise) the noise is exactly 0; the clamp only
