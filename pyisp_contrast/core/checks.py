@@ -9,11 +9,13 @@ with :func:`value_checks` (``with value_checks(False): ...``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 __all__ = [
     "as_batch_param",
@@ -22,6 +24,7 @@ __all__ = [
     "check_image",
     "check_labels",
     "check_plain_metadata",
+    "keep_input_dtype",
     "unbatch",
     "value_checks",
     "value_checks_enabled",
@@ -64,6 +67,16 @@ def check_finite(x: Tensor, name: str) -> None:
         )
 
 
+def _check_float_tensor(images: object, name: str) -> None:
+    if not isinstance(images, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(images).__name__}.")
+    if not images.is_floating_point():
+        raise TypeError(
+            f"`{name}` must be a floating-point tensor with values in [0, 1], got dtype {images.dtype}; "
+            "convert uint8 images with `images.float() / 255`."
+        )
+
+
 def check_image(
     images: Tensor,
     name: str = "images",
@@ -88,13 +101,7 @@ def check_image(
         TypeError: not a floating-point tensor.
         ValueError: wrong rank, channel count, empty batch or spatial size, NaN/inf, out of range.
     """
-    if not isinstance(images, Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(images).__name__}.")
-    if not images.is_floating_point():
-        raise TypeError(
-            f"`{name}` must be a floating-point tensor with values in [0, 1], got dtype {images.dtype}; "
-            "convert uint8 images with `images.float() / 255`."
-        )
+    _check_float_tensor(images, name)
     unbatched = images.ndim == 3 and allow_unbatched
     if unbatched:
         images = images.unsqueeze(0)
@@ -132,6 +139,71 @@ def check_image(
 def unbatch(x: Tensor, unbatched: bool) -> Tensor:
     """Undo the batch dimension added by :func:`check_image`."""
     return x.squeeze(0) if unbatched else x
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _module_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype of the module's first floating-point parameter (or buffer); ``None`` if it has none."""
+    for tensors in (module.parameters(), module.buffers()):
+        for t in tensors:
+            if t.is_floating_point():
+                return t.dtype
+    return None
+
+
+def _cast_floats(out: Any, dtype: torch.dtype) -> Any:
+    """``out`` with every floating-point tensor in it (also inside tuples, named tuples, lists and
+    dicts) cast to ``dtype``."""
+    if isinstance(out, Tensor):
+        return out.to(dtype) if out.is_floating_point() and out.dtype != dtype else out
+    if isinstance(out, tuple) and hasattr(out, "_fields"):  # NamedTuple, e.g. CurveOutput
+        return type(out)(*(_cast_floats(v, dtype) for v in out))
+    if isinstance(out, tuple | list):
+        return type(out)(_cast_floats(v, dtype) for v in out)
+    if isinstance(out, dict):
+        return {k: _cast_floats(v, dtype) for k, v in out.items()}
+    return out
+
+
+def keep_input_dtype(method: _Method) -> _Method:
+    """Decorator for a model's image method: any float dtype in, the same dtype out.
+
+    The decorated method is called as ``method(self, images, ...)`` where ``self`` is an
+    ``nn.Module``. ``images`` must be a floating-point tensor (else ``TypeError`` saying to convert
+    to float in [0, 1]); it is cast to the dtype of the module's parameters, the method computes in
+    that dtype, and every floating-point tensor of its result (a tensor, or one inside a tuple,
+    named tuple, list or dict) is cast back to the input's dtype. When the dtypes already agree
+    nothing is copied. Casts are differentiable, so gradients reach the input in its own dtype.
+
+    Example:
+        >>> class Net(torch.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.linear = torch.nn.Linear(2, 2)  # float32 weights
+        ...
+        ...     @keep_input_dtype
+        ...     def forward(self, images):
+        ...         return self.linear(images)  # a float64 input alone would raise here
+        >>> Net()(torch.rand(3, 2, dtype=torch.float64)).dtype
+        torch.float64
+        >>> Net()(torch.ones(3, 2, dtype=torch.uint8))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: `images` must be a floating-point tensor with values in [0, 1], got dtype torch.uint8; ...
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: nn.Module, images: Tensor, *args: Any, **kwargs: Any) -> Any:
+        _check_float_tensor(images, "images")
+        dtype = _module_dtype(self)
+        if dtype is None or dtype == images.dtype:
+            return method(self, images, *args, **kwargs)
+        out = method(self, images.to(dtype), *args, **kwargs)
+        return _cast_floats(out, images.dtype)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def as_batch_param(

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
 from pyisp_contrast.isp.curves import le_curve
 
 __all__ = [
@@ -182,13 +182,18 @@ class CurveEstimator(nn.Module):
         x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
         return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
-        """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable."""
+        """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable.
+
+        Any float dtype: computed in the network's, returned in the input's.
+        """
         x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
         curves = self.curve_maps(x)
         return CurveOutput(apply_curve_maps(x, curves, self.iterations), curves)
 
     @torch.no_grad()
+    @keep_input_dtype
     def enhance(self, images: Tensor, *, tile: int = 512) -> Tensor:
         """Enhance for inference: no gradient, bounded memory on large photos.
 
@@ -197,11 +202,12 @@ class CurveEstimator(nn.Module):
         float rounding) while the 32-channel activations only ever exist for one block.
 
         Args:
-            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1], any float dtype (computed in
+                the network's).
             tile: block side in pixels (>= 16).
 
         Returns:
-            Enhanced images, same shape, in [0, 1].
+            Enhanced images, same shape and dtype, in [0, 1].
         """
         if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16:
             raise ValueError(f"`tile` must be an int >= 16, got {tile!r}.")
@@ -360,10 +366,12 @@ class FastCurveEstimator(nn.Module):
         x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
         return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1))).contiguous()
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
         """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable.
 
-        ``curves`` are the maps upsampled to full resolution, ``(B, 3 * n_maps, H, W)``.
+        ``curves`` are the maps upsampled to full resolution, ``(B, 3 * n_maps, H, W)``. Any float
+        dtype: computed in the network's, returned in the input's.
         """
         x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
         low = self.low_res_curves(x)
@@ -373,6 +381,7 @@ class FastCurveEstimator(nn.Module):
         return CurveOutput(apply_curve_maps(x, curves, self.iterations), curves)
 
     @torch.no_grad()
+    @keep_input_dtype
     def enhance(self, images: Tensor, *, rows: int = 64) -> Tensor:
         """Enhance for inference: no gradient, memory bounded by blocks of ``rows`` image rows.
 
@@ -382,13 +391,14 @@ class FastCurveEstimator(nn.Module):
         well under 1 GB.
 
         Args:
-            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1], any float dtype (computed in
+                the network's).
             rows: rows per block (>= 1). Blocks small enough to stay in cache while all the
                 curve iterations run make this faster as well as lighter (64 measured fastest at
                 1200 px on CPU).
 
         Returns:
-            Enhanced images, same shape, in [0, 1].
+            Enhanced images, same shape and dtype, in [0, 1].
         """
         if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
             raise ValueError(f"`rows` must be a positive int, got {rows!r}.")

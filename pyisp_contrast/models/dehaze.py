@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.classical.dark_channel import _dark_channel
-from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
 
 __all__ = ["Dehazer", "HazeEstimate", "HazeEstimator"]
 
@@ -161,8 +161,10 @@ class HazeEstimator(nn.Module):
         dark = _dark_channel(images, _DARK_PATCH)
         return torch.cat([images, dark], dim=1) * 2.0 - 1.0
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> HazeEstimate:
-        """Estimate ``(t, A)`` for hazy ``images`` ``(B, 3, H, W)`` in [0, 1]."""
+        """Estimate ``(t, A)`` for hazy ``images`` ``(B, 3, H, W)`` in [0, 1] (any float dtype:
+        computed in the network's, returned in the input's)."""
         x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
         f0 = F.relu(self.stem(self.features_input(x)))
         f1 = f0
@@ -276,8 +278,10 @@ class Dehazer(nn.Module):
         return {"estimator": dict(getattr(self.estimator, "config", {})), "t_min": self.t_min}
 
     # -- inference -----------------------------------------------------------------------------
+    @keep_input_dtype
     def estimate(self, images: Tensor) -> HazeEstimate:
-        """Transmission and airlight of ``images`` ``(B, 3, H, W)`` (differentiable)."""
+        """Transmission and airlight of ``images`` ``(B, 3, H, W)`` (differentiable; in the input's
+        dtype)."""
         return self.estimator(images)
 
     def restore(self, images: Tensor, estimate: HazeEstimate, *, clamp: bool = True) -> Tensor:
@@ -295,13 +299,18 @@ class Dehazer(nn.Module):
         j = inverse_scatter(images, t, a, t_min=self.t_min)
         return j.clamp(0.0, 1.0) if clamp else j
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> Tensor:
-        """Dehaze ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable."""
+        """Dehaze ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable.
+
+        Any float dtype: computed in the model's, returned in the input's.
+        """
         x, unbatched = check_image(images, "images", channels=(3,))
         return unbatch(self.restore(x, self.estimate(x)), unbatched)
 
+    @keep_input_dtype
     def enhance(self, images: Tensor) -> Tensor:
-        """Dehaze for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
+        """Dehaze for inference: eval mode, no gradient. Same shapes and dtypes as :meth:`forward`."""
         return _enhance(self, images)
 
     # -- training ------------------------------------------------------------------------------

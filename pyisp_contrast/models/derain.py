@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
 from pyisp_contrast.models.dehaze import (
     _batch_image,
     _build_estimator,
@@ -79,8 +79,10 @@ class RainEstimator(nn.Module):
         """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
         return {"width": self.width, "dilations": list(self.dilations)}
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> Tensor:
-        """Rain layer ``(B, 3, H, W)`` of rainy ``images`` ``(B, 3, H, W)`` in [0, 1]."""
+        """Rain layer ``(B, 3, H, W)`` of rainy ``images`` ``(B, 3, H, W)`` in [0, 1] (any float
+        dtype: computed in the network's, returned in the input's)."""
         x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
         f = F.relu(self.head(x * 2.0 - 1.0))
         for block in self.blocks:
@@ -142,13 +144,18 @@ class Derainer(nn.Module):
         """Constructor arguments that rebuild the inference part: ``Derainer(**config)``."""
         return {"estimator": dict(getattr(self.estimator, "config", {}))}
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> Tensor:
-        """Derain ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable."""
+        """Derain ``images`` ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1]; differentiable.
+
+        Any float dtype: computed in the model's, returned in the input's.
+        """
         x, unbatched = check_image(images, "images", channels=(3,))
         return unbatch((x - self.estimator(x)).clamp(0.0, 1.0), unbatched)
 
+    @keep_input_dtype
     def enhance(self, images: Tensor) -> Tensor:
-        """Derain for inference: eval mode, no gradient. Same shapes as :meth:`forward`."""
+        """Derain for inference: eval mode, no gradient. Same shapes and dtypes as :meth:`forward`."""
         return _enhance(self, images)
 
     def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None]:

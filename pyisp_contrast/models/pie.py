@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.profiler import record_function
 
-from pyisp_contrast.core.checks import check_generator, check_image
+from pyisp_contrast.core.checks import check_generator, check_image, keep_input_dtype
 from pyisp_contrast.losses.preservation import FeaturePreservation
 from pyisp_contrast.losses.regional import RegionalBrightnessConsistency
 from pyisp_contrast.losses.zero_reference import (
@@ -229,8 +229,9 @@ class PIE(nn.Module):
         """PIE around :class:`FastCurveEstimator` (the bundled default's network)."""
         return cls("fast", **kwargs)
 
+    @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
-        """Run the network: ``(enhanced, curves)`` with gradients."""
+        """Run the network: ``(enhanced, curves)`` with gradients, in the input's float dtype."""
         out = self.network(images)
         return out if isinstance(out, CurveOutput) else CurveOutput(*out)
 
@@ -305,8 +306,12 @@ class PIE(nn.Module):
         return self.enhance(batch["low"])
 
     @torch.no_grad()
+    @keep_input_dtype
     def enhance(self, images: Tensor) -> Tensor:
-        """Enhance for inference (no gradient, eval mode; memory-bounded when the network allows)."""
+        """Enhance for inference (no gradient, eval mode; memory-bounded when the network allows).
+
+        Any float dtype: computed in the network's, returned in the input's.
+        """
         was_training = self.training
         self.eval()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from pyisp_contrast.core.checks import (
     check_image,
     check_labels,
     check_plain_metadata,
+    keep_input_dtype,
     unbatch,
     value_checks,
     value_checks_enabled,
@@ -217,3 +219,90 @@ def test_check_plain_metadata_names_the_offending_entry() -> None:
         check_plain_metadata({"v": torch.__version__})
     with pytest.raises(TypeError, match="non-str key 3"):
         check_plain_metadata({"c": {3: 1}})
+
+
+# ------------------------------------------------------------------------------ keep_input_dtype
+
+
+class _Pair(NamedTuple):
+    image: torch.Tensor
+    index: torch.Tensor
+
+
+class _Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.full((1, 3, 1, 1), 0.5))
+        self.seen: list[torch.dtype] = []
+
+    @keep_input_dtype
+    def forward(self, images: torch.Tensor, *, offset: float = 0.0) -> _Pair:
+        self.seen.append(images.dtype)
+        return _Pair(images * self.scale + offset, torch.zeros(2, dtype=torch.long))
+
+    @keep_input_dtype
+    def nested(self, images: torch.Tensor) -> dict:
+        return {"out": [images * self.scale, (images.sum(),)], "n": 3}
+
+    @keep_input_dtype
+    def same(self, images: torch.Tensor) -> torch.Tensor:
+        return images
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64], ids=str)
+def test_keep_input_dtype_computes_in_the_module_dtype(dtype) -> None:
+    net = _Net()
+    x = torch.rand(2, 3, 4, 4)
+    out = net(x.to(dtype), offset=0.25)
+    assert net.seen == [torch.float32]  # the method ran on a float32 copy
+    assert type(out) is _Pair and out.image.dtype == dtype
+    assert out.index.dtype == torch.long  # integer results are left alone
+    torch.testing.assert_close(out.image, (x * 0.5 + 0.25).to(dtype))
+    nested = net.nested(x.to(dtype))
+    assert nested["n"] == 3
+    assert [t.dtype for t in (nested["out"][0], nested["out"][1][0])] == [dtype, dtype]
+    assert isinstance(nested["out"], list) and isinstance(nested["out"][1], tuple)
+
+
+def test_keep_input_dtype_copies_nothing_when_dtypes_agree() -> None:
+    net = _Net()
+    x = torch.rand(1, 3, 2, 2)
+    assert net.same(x) is x
+    assert net.double().same(x.double()).dtype == torch.float64
+    # a float64 module computes in float64 and returns the input's float32
+    assert net.same(x).dtype == torch.float32
+
+
+def test_keep_input_dtype_without_parameters_keeps_the_input() -> None:
+    class Plain(torch.nn.Module):
+        @keep_input_dtype
+        def forward(self, images: torch.Tensor) -> torch.Tensor:
+            return images * 2
+
+    x = torch.rand(3, 2, 2, dtype=torch.float64)
+    assert Plain()(x).dtype == torch.float64
+
+
+def test_keep_input_dtype_gradients_reach_the_input() -> None:
+    net = _Net()
+    x = torch.rand(1, 3, 2, 2, dtype=torch.float64, requires_grad=True)
+    net(x).image.sum().backward()
+    assert x.grad.dtype == torch.float64
+    torch.testing.assert_close(x.grad, torch.full_like(x, 0.5))
+    assert net.scale.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("images", "match"),
+    [
+        (torch.zeros(3, 2, 2, dtype=torch.uint8), r"floating-point .* \[0, 1\].*float\(\) / 255"),
+        (torch.zeros(3, 2, 2, dtype=torch.int32), "got dtype torch.int32"),
+        (torch.zeros(3, 2, 2, dtype=torch.bool), "got dtype torch.bool"),
+        (torch.zeros(3, 2, 2, dtype=torch.complex64), "got dtype torch.complex64"),
+        ([[0.5]], "must be a torch.Tensor, got list"),
+    ],
+    ids=["uint8", "int32", "bool", "complex", "list"],
+)
+def test_keep_input_dtype_refuses_non_float_images(images, match) -> None:
+    with pytest.raises(TypeError, match=match):
+        _Net()(images)
