@@ -1,4 +1,4 @@
-"""Shared plumbing: input checks and image I/O."""
+"""Shared plumbing: input checks, image I/O and resizing tables."""
 
 from .checks import (
     as_batch_param,
@@ -12,6 +12,7 @@ from .checks import (
     value_checks_enabled,
 )
 from .io import IMAGE_SUFFIXES, ImageReadError, find_images, read_image, write_image
+from .resize import linear_resize_indices, resize_rows
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -23,7 +24,9 @@ __all__ = [
     "check_labels",
     "find_images",
     "keep_input_dtype",
+    "linear_resize_indices",
     "read_image",
+    "resize_rows",
     "unbatch",
     "value_checks",
     "value_checks_enabled",
