@@ -4,6 +4,7 @@
   Hable, ACES, PIE's log curve, Zero-DCE's light-enhancement curve, sigmoid contrast, HSV value).
 - :mod:`~pyisp_contrast.isp.bank`: the Bag of Curves (exposure negatives with a record of the draw).
 - :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis.
+- :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
 - :mod:`~pyisp_contrast.isp.bags`: bags of haze and rain (physical negatives in the Bag of Curves' form).
 """
 
@@ -44,6 +45,7 @@ from .curves import (
     LeCurve,
     LinearToSrgb,
     LogCurve,
+    RationalGain,
     Reinhard,
     SigmoidContrast,
     SrgbToLinear,
@@ -62,6 +64,7 @@ from .curves import (
     le_curve,
     linear_to_srgb,
     log_curve,
+    rational_gain,
     reinhard,
     safe_pow,
     sigmoid_contrast,
@@ -69,26 +72,37 @@ from .curves import (
     value_curve,
 )
 from .degrade import (
+    TONE_CURVES,
     Haze,
     LowLight,
     Rain,
     haze,
     inverse_scatter,
+    jpeg_round_trip,
     low_light,
     rain,
     rain_kernel,
     scatter,
+)
+from .denoise import (
+    BlockGuidedFilter,
+    block_guided_filter,
+    block_statistics,
+    guided_coefficients,
+    upsample_cells,
 )
 
 __all__ = [
     "OVER",
     "POW_EPS",
     "RAIN_REGIMES",
+    "TONE_CURVES",
     "UNDER",
     "Aces",
     "BagOfCurves",
     "BagOfHaze",
     "BagOfRain",
+    "BlockGuidedFilter",
     "CurveFamily",
     "CurveRecord",
     "DegradationBag",
@@ -110,14 +124,18 @@ __all__ = [
     "LogCurve",
     "LowLight",
     "Rain",
+    "RationalGain",
     "Reinhard",
     "SigmoidContrast",
     "SrgbToLinear",
     "ValueCurve",
     "aces",
     "apply_record",
+    "block_guided_filter",
+    "block_statistics",
     "exposure",
     "gamma",
+    "guided_coefficients",
     "hable",
     "haze",
     "haze_families",
@@ -129,6 +147,7 @@ __all__ = [
     "inverse_reinhard",
     "inverse_scatter",
     "inverse_sigmoid_contrast",
+    "jpeg_round_trip",
     "le_curve",
     "linear_to_srgb",
     "log_curve",
@@ -138,11 +157,13 @@ __all__ = [
     "rain",
     "rain_families",
     "rain_kernel",
+    "rational_gain",
     "reinhard",
     "safe_pow",
     "sample_negatives",
     "scatter",
     "sigmoid_contrast",
     "srgb_to_linear",
+    "upsample_cells",
     "value_curve",
 ]

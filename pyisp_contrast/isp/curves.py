@@ -39,6 +39,7 @@ __all__ = [
     "LeCurve",
     "LinearToSrgb",
     "LogCurve",
+    "RationalGain",
     "Reinhard",
     "SigmoidContrast",
     "SrgbToLinear",
@@ -57,6 +58,7 @@ __all__ = [
     "le_curve",
     "linear_to_srgb",
     "log_curve",
+    "rational_gain",
     "reinhard",
     "safe_pow",
     "sigmoid_contrast",
@@ -219,6 +221,37 @@ def inverse_exposure(images: Tensor, ev: Param) -> Tensor:
     x, unb = _prep(images)
     e = as_batch_param(ev, x.shape[0], "ev", like=x)
     return unbatch(exposure(x, -e.reshape(-1)), unb)
+
+
+def rational_gain(images: Tensor, gain: Param) -> Tensor:
+    r"""Exposure gain with a highlight roll-off: :math:`g x / (1 + (g - 1) x)` (Schlick's bias curve).
+
+    For :math:`g > 0` the curve is monotone increasing, keeps 0 and 1 fixed, has slope :math:`g` at 0
+    (a plain gain in the shadows) and slope :math:`1 / g` at 1, so lifted highlights approach 1
+    instead of clipping; :math:`g = 1` is the identity and :math:`1 / g` is its inverse. Apply it to
+    linear light for a physical exposure change (Schlick, "Fast alternatives to Perlin's bias and
+    gain functions", Graphics Gems IV, 1994).
+
+    Args:
+        images: ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
+        gain: :math:`g > 0`: a float, a ``(B,)`` tensor, or a map broadcastable to ``images``
+            (e.g. ``(B, 1, H, W)``, one gain per pixel).
+
+    Example:
+        >>> x = torch.tensor([[[[0.0, 0.1, 1.0]]]])
+        >>> rational_gain(x, 4.0)
+        tensor([[[[0.0000, 0.3077, 1.0000]]]])
+        >>> torch.allclose(rational_gain(rational_gain(x, 4.0), 0.25), x)
+        True
+    """
+    x, unb = _prep(images)
+    if isinstance(gain, Tensor) and gain.ndim == 4:
+        g = gain.to(x)
+        if value_checks_enabled() and bool((g <= 0).any()):
+            raise ValueError("`gain` must be > 0 everywhere.")
+    else:
+        g = as_batch_param(gain, x.shape[0], "gain", like=x, low=0.0, low_inclusive=False)
+    return unbatch(g * x / (1.0 + (g - 1.0) * x), unb)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -836,3 +869,20 @@ class ValueCurve(_Curve):
 
     def forward(self, images: Tensor) -> Tensor:
         return value_curve(images, self.curve, **self.params)
+
+
+class RationalGain(_Curve):
+    """Module form of :func:`rational_gain`.
+
+    Example:
+        >>> RationalGain(4.0)(torch.tensor([[[[0.1]]]]))
+        tensor([[[[0.3077]]]])
+    """
+
+    def __init__(self, gain: Param = 2.0) -> None:
+        super().__init__()
+        self.gain = gain
+        self._cfg = {"gain": gain}
+
+    def forward(self, images: Tensor) -> Tensor:
+        return rational_gain(images, self.gain)

@@ -114,6 +114,15 @@ SPECS = [
         inverse=C.inverse_sigmoid_contrast,
         grad_ranges={"gain": (1.0, 10.0), "cutoff": (0.3, 0.7)},
     ),
+    Spec(
+        "rational_gain",
+        C.rational_gain,
+        C.RationalGain,
+        {"gain": (0.05, 200.0)},
+        {"gain": 1.0},
+        keeps_one=True,
+        grad_ranges={"gain": (0.2, 20.0)},
+    ),
 ]
 IDS = [s.name for s in SPECS]
 
@@ -551,3 +560,32 @@ def test_gradcheck_inverses_and_their_modules(spec: Spec) -> None:
     torch.testing.assert_close(
         INV_MODULES[spec.name](**params)(y.detach()), spec.inverse(y.detach(), **params)
     )
+
+
+# ------------------------------------------------------------------------------------ rational gain
+
+
+@FAST
+@given(gain=st.floats(0.01, 500.0), xs=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=16))
+def test_rational_gain_inverse_is_reciprocal_gain(gain: float, xs: list[float]) -> None:
+    x = torch.tensor(xs, dtype=torch.float64).reshape(1, 1, 1, -1)
+    back = C.rational_gain(C.rational_gain(x, gain), 1.0 / gain)
+    torch.testing.assert_close(back, x, atol=1e-9, rtol=1e-7)
+
+
+def test_rational_gain_slope_at_zero_is_the_gain_and_per_pixel_maps_work() -> None:
+    x = torch.tensor([[[[1e-7, 0.5]]]], dtype=torch.float64)
+    y = C.rational_gain(x, 8.0)
+    assert y[0, 0, 0, 0].item() == pytest.approx(8e-7, rel=1e-5)
+    assert y[0, 0, 0, 1].item() == pytest.approx(4.0 / 4.5)
+    maps = torch.tensor([[[[2.0, 0.5]]]], dtype=torch.float64)
+    z = C.rational_gain(torch.full((1, 3, 1, 2), 0.5, dtype=torch.float64), maps)
+    torch.testing.assert_close(z[0, :, 0, 0], torch.full((3,), 2 / 3, dtype=torch.float64))
+    torch.testing.assert_close(z[0, :, 0, 1], torch.full((3,), 1 / 3, dtype=torch.float64))
+
+
+def test_rational_gain_rejects_non_positive_gain() -> None:
+    with pytest.raises(ValueError, match="gain"):
+        C.rational_gain(torch.rand(1, 3, 2, 2), 0.0)
+    with pytest.raises(ValueError, match="gain"):
+        C.rational_gain(torch.rand(1, 3, 2, 2), -torch.ones(1, 1, 2, 2))
