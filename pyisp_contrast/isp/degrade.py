@@ -36,11 +36,13 @@ from pyisp_contrast.core.checks import (
 from .curves import linear_to_srgb, srgb_to_linear
 
 __all__ = [
+    "TONE_CURVES",
     "Haze",
     "LowLight",
     "Rain",
     "haze",
     "inverse_scatter",
+    "jpeg_round_trip",
     "low_light",
     "rain",
     "rain_kernel",
@@ -96,6 +98,8 @@ def low_light(
     *,
     illumination_spread: Range | None = None,
     illumination_cells: int = 3,
+    tone: str | Sequence[str] = "srgb",
+    jpeg_quality: Range | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""Synthesise a low-light photo from a well-exposed sRGB image.
 
@@ -125,18 +129,26 @@ def low_light(
             stops of the smooth exposure field: a range, a float or a ``(B,)`` tensor, ``>= 0``.
         illumination_cells: cells of the field's grid along each side (``>= 2``; fewer cells give
             broader light and shadow).
+        tone: the camera's tone curve that encodes the noisy linear light: ``"srgb"`` (the
+            default), ``"gamma"`` (a pure 1/2.2 power), ``"s-curve"`` (sRGB followed by a
+            contrast S-curve, as camera picture styles do), or a sequence of these, one drawn per
+            image.
+        jpeg_quality: ``None`` (no compression) or a JPEG quality in [5, 100] (range, float or
+            ``(B,)``) applied last, as a phone or camera would; the gradient passes straight
+            through the codec.
 
     Returns:
         ``(degraded, params)`` with ``params["ev"]``, ``["shot_noise"]``, ``["read_noise"]``,
-        ``["illumination_spread"]`` of shape ``(B,)``, ``["color_cast"]`` ``(B, C)`` (ones without a
+        ``["illumination_spread"]``, ``["tone"]`` (index into :data:`TONE_CURVES`) and
+        ``["jpeg_quality"]`` (0 without compression) of shape ``(B,)``, ``["color_cast"]`` ``(B, C)`` (ones without a
         cast), and ``["illumination"]``, the per-pixel offset to ``ev`` in stops, ``(B, 1, H, W)``
         (zeros with even lighting).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> dark, p = low_light(torch.full((2, 3, 8, 8), 0.6), generator=g)
-        >>> bool(dark.mean() < 0.3), sorted(p)
-        (True, ['color_cast', 'ev', 'illumination', 'illumination_spread', 'read_noise', 'shot_noise'])
+        >>> bool(dark.mean() < 0.3), sorted(p)[:4]
+        (True, ['color_cast', 'ev', 'illumination', 'illumination_spread'])
         >>> _, p = low_light(torch.full((2, 3, 8, 8), 0.6), illumination_spread=1.0, generator=g)
         >>> bool(p["illumination"].std() > 0.1)
         True
@@ -144,12 +156,12 @@ def low_light(
     x, unb = check_image(images, "images")
     generator = check_generator(generator, x.device)
     b, c = x.shape[:2]
-    ev = _draw(ev_range, "ev_range", b, x, generator)
+    ev = _draw(ev_range, "ev_range", b, x, generator, low=-16.0, high=8.0)
     shot = _draw(
-        shot_noise, "shot_noise", b, x, generator, low=0.0, log=isinstance(shot_noise, tuple)
+        shot_noise, "shot_noise", b, x, generator, low=0.0, log=isinstance(shot_noise, tuple | list)
     )
     read = _draw(
-        read_noise, "read_noise", b, x, generator, low=0.0, log=isinstance(read_noise, tuple)
+        read_noise, "read_noise", b, x, generator, low=0.0, log=isinstance(read_noise, tuple | list)
     )
     if color_cast is None:
         cast = torch.ones(b, c, device=x.device, dtype=x.dtype)
@@ -167,6 +179,10 @@ def low_light(
     else:
         cast = _draw(color_cast, "color_cast", b, x, generator, low=0.0)[:, None].expand(b, c)
     spread, field = _illumination_field(illumination_spread, illumination_cells, x, generator)
+    tone_index = _draw_tone(tone, b, x, generator)
+    quality = None
+    if jpeg_quality is not None:
+        quality = _draw(jpeg_quality, "jpeg_quality", b, x, generator, low=5.0, high=100.0)
 
     # Even lighting keeps the exposure a per-image scalar (no per-pixel exp2 on the default path).
     stops = ev.view(b, 1, 1, 1) if illumination_spread is None else ev.view(b, 1, 1, 1) + field
@@ -180,7 +196,9 @@ def low_light(
     )
     noisy = (lin + std * noise).clamp(0.0, 1.0)
     with value_checks(False):
-        out = linear_to_srgb(noisy)
+        out = _encode(noisy, tone_index)
+    if quality is not None:
+        out = jpeg_round_trip(out, quality)
     params = {
         "ev": ev,
         "shot_noise": shot,
@@ -188,8 +206,75 @@ def low_light(
         "color_cast": cast,
         "illumination_spread": spread,
         "illumination": field,
+        "tone": tone_index.to(x.dtype),
+        "jpeg_quality": x.new_zeros(b) if quality is None else quality.round(),
     }
     return unbatch(out, unb), params
+
+
+#: Tone curves :func:`low_light` can encode with (``params["tone"]`` indexes this tuple).
+TONE_CURVES = ("srgb", "gamma", "s-curve")
+
+
+def _draw_tone(tone: str | Sequence[str], b: int, x: Tensor, generator) -> Tensor:
+    """Per-image tone-curve indices; draws from ``generator`` only when there is a choice."""
+    names = [tone] if isinstance(tone, str) else list(tone)
+    if not names or any(n not in TONE_CURVES for n in names):
+        raise ValueError(
+            f"`tone` must be one of {TONE_CURVES} or a sequence of them, got {tone!r}."
+        )
+    idx = torch.tensor([TONE_CURVES.index(n) for n in names], device=x.device)
+    if len(idx) == 1:
+        return idx.expand(b).clone()
+    pick = torch.randint(len(idx), (b,), generator=generator, device=x.device)
+    return idx[pick]
+
+
+def _encode(lin: Tensor, tone_index: Tensor) -> Tensor:
+    """Encode linear light with each image's tone curve (indices into :data:`TONE_CURVES`)."""
+    srgb = linear_to_srgb(lin)
+    if bool((tone_index == 0).all()):
+        return srgb
+    b = lin.shape[0]
+    gamma_enc = lin.clamp_min(1e-8) ** (1.0 / 2.2)
+    # A camera-like contrast S-curve on top of sRGB: blend with smoothstep (slope 0.7 at the ends).
+    s_curve = 0.7 * srgb + 0.3 * srgb * srgb * (3.0 - 2.0 * srgb)
+    t = tone_index.view(b, 1, 1, 1)
+    return torch.where(t == 0, srgb, torch.where(t == 1, gamma_enc, s_curve))
+
+
+def jpeg_round_trip(images: Tensor, quality: float | Tensor) -> Tensor:
+    """Compress and decompress each image as a baseline JPEG (Pillow, 4:2:0 chroma).
+
+    The forward value is the decoded JPEG; the gradient passes straight through (identity), so
+    synthesis stays usable inside differentiable pipelines.
+
+    Args:
+        images: sRGB ``(B, 3, H, W)`` in [0, 1].
+        quality: JPEG quality in [5, 100]: a float or ``(B,)``.
+
+    Example:
+        >>> x = torch.rand(1, 3, 16, 16)
+        >>> y = jpeg_round_trip(x, 50.0)
+        >>> y.shape, bool((y - x).abs().mean() > 0)
+        (torch.Size([1, 3, 16, 16]), True)
+    """
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    x, unb = check_image(images, "images", channels=(3,))
+    q = as_batch_param(quality, x.shape[0], "quality", like=x, low=5.0, high=100.0).reshape(-1)
+    decoded = []
+    arrays = (x.detach().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
+    for arr, qi in zip(arrays.numpy(), q.tolist()):
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, format="JPEG", quality=round(qi))
+        buf.seek(0)
+        decoded.append(torch.from_numpy(np.asarray(Image.open(buf).convert("RGB")).copy()))
+    y = torch.stack(decoded).permute(0, 3, 1, 2).to(device=x.device, dtype=x.dtype) / 255.0
+    return unbatch(x + (y - x).detach(), unb)
 
 
 def _illumination_field(
@@ -489,11 +574,14 @@ class LowLight(nn.Module):
         *,
         illumination_spread: Range | None = None,
         illumination_cells: int = 3,
+        tone: str | Sequence[str] = "srgb",
+        jpeg_quality: Range | None = None,
     ) -> None:
         super().__init__()
         self.ev_range, self.shot_noise, self.read_noise = ev_range, shot_noise, read_noise
         self.color_cast = color_cast
         self.illumination_spread, self.illumination_cells = illumination_spread, illumination_cells
+        self.tone, self.jpeg_quality = tone, jpeg_quality
 
     def forward(
         self, images: Tensor, generator: torch.Generator | None = None
@@ -507,6 +595,8 @@ class LowLight(nn.Module):
             generator,
             illumination_spread=self.illumination_spread,
             illumination_cells=self.illumination_cells,
+            tone=self.tone,
+            jpeg_quality=self.jpeg_quality,
         )
 
 

@@ -386,3 +386,58 @@ def test_rain_parameter_ranges_and_errors() -> None:
         rain(x, length=0.5)
     with pytest.raises(ValueError, match="angle"):
         rain(x, angle=120.0)
+
+
+# ------------------------------------------------------------------------ tone curves, JPEG, ranges
+
+
+def test_low_light_tone_curves_encode_the_same_linear_light() -> None:
+    x = _img(3, dtype=torch.float64)
+    common = dict(ev_range=-2.0, shot_noise=0.0, read_noise=0.0)
+    srgb, p = low_light(x, tone="srgb", generator=_gen(), **common)
+    gamma_enc, _ = low_light(x, tone="gamma", generator=_gen(), **common)
+    s_curve, _ = low_light(x, tone="s-curve", generator=_gen(), **common)
+    lin = C.srgb_to_linear(srgb)
+    torch.testing.assert_close(gamma_enc, lin.clamp_min(1e-8) ** (1 / 2.2))
+    torch.testing.assert_close(s_curve, 0.7 * srgb + 0.3 * srgb**2 * (3 - 2 * srgb))
+    assert p["tone"].tolist() == [0.0, 0.0, 0.0]
+    # the S-curve is monotone and keeps 0 and 1
+    ramp = torch.linspace(0, 1, 101, dtype=torch.float64)
+    s = 0.7 * ramp + 0.3 * ramp**2 * (3 - 2 * ramp)
+    assert bool((s.diff() > 0).all()) and s[0] == 0 and s[-1] == 1
+
+
+def test_low_light_draws_one_tone_per_image_only_when_given_a_choice() -> None:
+    x = _img(64, h=4, w=4)
+    _, p = low_light(x, tone=["srgb", "gamma", "s-curve"], generator=_gen())
+    assert set(p["tone"].tolist()) == {0.0, 1.0, 2.0}
+    # a single tone draws nothing: the default seeds are unchanged
+    a, _ = low_light(x, tone=["gamma"], generator=_gen(1))
+    b, _ = low_light(x, tone="gamma", generator=_gen(1))
+    assert torch.equal(a, b)
+
+
+def test_low_light_jpeg_is_a_real_codec_with_straight_through_gradient() -> None:
+    x = _img(2, h=32, w=32).requires_grad_(True)
+    y, p = low_light(x, ev_range=-1.0, jpeg_quality=(30.0, 40.0), generator=_gen())
+    assert float(p["jpeg_quality"].min()) >= 30 and float(p["jpeg_quality"].max()) <= 40
+    # decoded 8-bit values: every value is a multiple of 1/255
+    assert torch.allclose(y.detach() * 255, (y.detach() * 255).round(), atol=1e-4)
+    y.sum().backward()
+    assert (
+        x.grad is not None and bool(torch.isfinite(x.grad).all()) and float(x.grad.abs().sum()) > 0
+    )
+    _, p0 = low_light(x.detach(), generator=_gen())
+    assert p0["jpeg_quality"].tolist() == [0.0, 0.0]
+
+
+def test_low_light_out_of_range_synthesis_parameters_are_errors() -> None:
+    x = _img()
+    with pytest.raises(ValueError, match="tone"):
+        low_light(x, tone="film")
+    with pytest.raises(ValueError, match="tone"):
+        low_light(x, tone=[])
+    with pytest.raises(ValueError, match="jpeg_quality"):
+        low_light(x, jpeg_quality=(1.0, 50.0))
+    with pytest.raises(ValueError, match="ev_range"):
+        low_light(x, ev_range=(-40.0, 0.0))
