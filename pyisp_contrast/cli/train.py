@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 EPILOG = """\
@@ -34,7 +35,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--out-dir", default=None, help="override the config's out_dir")
     p.add_argument("--iterations", type=int, default=None, help="override the config's iterations")
     p.add_argument("--device", default=None, help="override the config's device")
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="DIR",
+        help=f"root that relative `normal`/`low` paths of the config start from (default: "
+        f"${DATA_ENV}, else the working directory); e.g. --data ../shared/data",
+    )
     return p
+
+
+#: Environment variable naming the data root of training configs.
+DATA_ENV = "PYISP_CONTRAST_DATA"
+
+
+def resolve_data_paths(paths: list[str] | None, root: str | None) -> list[str] | None:
+    """Relative ``paths`` joined to ``root`` (absolute ones and ``root=None`` leave them as they are).
+
+    Example:
+        >>> resolve_data_paths(["normal", "/abs/x"], "data")
+        ['data/normal', '/abs/x']
+    """
+    if paths is None or root is None:
+        return paths
+    return [p if os.path.isabs(p) else os.path.join(root, p) for p in paths]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc))
     if not cfg.normal:
         return error(f"{args.config}: `normal` (folders of well-exposed images) is required")
+    root = args.data if args.data is not None else os.environ.get(DATA_ENV) or None
+    if root is not None and not os.path.isdir(root):
+        return error(f"data root {root!r} is not a folder (from --data or ${DATA_ENV})")
+    cfg = dataclasses.replace(
+        cfg, normal=resolve_data_paths(cfg.normal, root), low=resolve_data_paths(cfg.low, root)
+    )
     ctx = init_distributed(cfg.device)
     if ctx.is_main and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

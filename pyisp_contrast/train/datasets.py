@@ -93,9 +93,20 @@ def _collect(source: PathLike | Sequence[PathLike], name: str) -> list[Path]:
 
 
 def _default_synthesize(images: Tensor, generator: torch.Generator, **kwargs) -> Tensor:
+    from pyisp_contrast.core.checks import value_checks
     from pyisp_contrast.isp.degrade import low_light
 
-    return low_light(images, generator=generator, **kwargs)
+    # Decoded crops are in range by construction, and the parameters were checked once when the
+    # dataset was made; per-call value scans would cost more than the synthesis at crop sizes.
+    with value_checks(False):
+        return low_light(images, generator=generator, **kwargs)
+
+
+def _check_synthesis(kwargs: dict) -> None:
+    """Run :func:`~pyisp_contrast.isp.degrade.low_light` once on a tiny image with every check on."""
+    from pyisp_contrast.isp.degrade import low_light
+
+    low_light(torch.full((1, 3, 2, 2), 0.5), generator=torch.Generator().manual_seed(0), **kwargs)
 
 
 class UnpairedImageFolders(Dataset):
@@ -184,6 +195,12 @@ class UnpairedImageFolders(Dataset):
         self.augment = (split == "train") if augment is None else bool(augment)
         self.synthesize = synthesize if synthesize is not None else _default_synthesize
         self.synthesize_kwargs = dict(synthesize_kwargs or {})
+        if synthesize is None and low is None:
+            # Fail now, naming the bad parameter, rather than at the first batch.
+            try:
+                _check_synthesis(self.synthesize_kwargs)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"`synthesize_kwargs`: {exc}") from exc
         #: Paths that could not be read (in this process), in the order they were met.
         self.skipped: list[Path] = []
         self._bad: set[Path] = set()

@@ -55,6 +55,7 @@ def _lazy(module: str, attr: str) -> Callable[..., nn.Module]:
 
 
 register_model("pie", _lazy("pyisp_contrast.models.pie", "PIE"))
+register_model("pie-physics", _lazy("pyisp_contrast.models.pie_physics", "PhysicsPIE"))
 register_model("dehaze", _lazy("pyisp_contrast.models.dehaze", "Dehazer"))
 register_model("derain", _lazy("pyisp_contrast.models.derain", "Derainer"))
 

@@ -77,3 +77,23 @@ def test_config_errors_exit_2(tmp_path, capsys):
     ident = _setup(tmp_path, model="torch.nn:Identity", model_kwargs={})
     assert main(["train", "--config", str(ident)]) == 2
     assert "training_step" in capsys.readouterr().err
+
+
+def test_data_root_from_flag_or_environment(tmp_path, capsys, monkeypatch):
+    from pyisp_contrast.cli.train import DATA_ENV, resolve_data_paths
+
+    cfg_path = _setup(tmp_path, iterations=1, checkpoint_every=1)
+    text = cfg_path.read_text().replace(str(tmp_path / "normal"), "normal")
+    cfg_path.write_text(text)
+    assert main(["train", "--config", str(cfg_path), "--data", str(tmp_path)]) == 0
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    assert main(["train", "--config", str(cfg_path), "--out-dir", str(tmp_path / "run2")]) == 0
+    assert main(["train", "--config", str(cfg_path), "--data", str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert resolve_data_paths(["a", "/b"], None) == ["a", "/b"]
+
+
+def test_bad_synthesis_parameter_is_a_clear_error(tmp_path, capsys):
+    cfg = _setup(tmp_path, synthesize_kwargs={"ev_range": [-1.0, -3.0]})
+    assert main(["train", "--config", str(cfg)]) == 2
+    assert "ev_range" in capsys.readouterr().err
