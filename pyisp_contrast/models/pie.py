@@ -23,7 +23,7 @@ Every part is a constructor argument; a term with weight 0 is not computed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -38,6 +38,7 @@ from pyisp_contrast.losses.zero_reference import (
     IlluminationSmoothness,
 )
 from pyisp_contrast.models.curve_net import CurveEstimator, CurveOutput, FastCurveEstimator
+from pyisp_contrast.models.gain_net import GuidedGainEnhancer
 
 __all__ = ["DEFAULT_WEIGHTS", "PIE", "SelectLayers"]
 
@@ -52,7 +53,11 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "exposure": 0.0,
 }
 
-_NETWORKS = {"dce": CurveEstimator, "fast": FastCurveEstimator}
+_NETWORKS = {
+    "dce": CurveEstimator,
+    "fast": FastCurveEstimator,
+    "guided-gain": GuidedGainEnhancer,
+}
 _VGG_CONTRASTIVE = ("relu1_2", "relu2_2", "relu3_3")
 _VGG_PRESERVATION = "relu4_3"
 
@@ -151,6 +156,9 @@ class PIE(nn.Module):
         >>> terms["total"].backward()
     """
 
+    #: Loss weights used where ``weights`` gives none (subclasses add their own terms).
+    default_weights: ClassVar[Mapping[str, float]] = DEFAULT_WEIGHTS
+
     def __init__(
         self,
         network: nn.Module | str = "dce",
@@ -173,11 +181,11 @@ class PIE(nn.Module):
     ) -> None:
         super().__init__()
         self.network = _build_network(network, network_kwargs)
-        self.weights = dict(DEFAULT_WEIGHTS)
+        self.weights = dict(self.default_weights)
         for key, value in dict(weights or {}).items():
-            if key not in DEFAULT_WEIGHTS:
+            if key not in self.default_weights:
                 raise ValueError(
-                    f"unknown loss term {key!r} in `weights`; known: {sorted(DEFAULT_WEIGHTS)}."
+                    f"unknown loss term {key!r} in `weights`; known: {sorted(self.default_weights)}."
                 )
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise ValueError(f"`weights[{key!r}]` must be a number >= 0, got {value!r}.")
@@ -259,10 +267,33 @@ class PIE(nn.Module):
                 f"got {tuple(positives.shape)}."
             )
         check_generator(generator, x.device)
-        w = self.weights
-        terms: dict[str, Tensor] = {}
         with record_function("pie.network"):
             enhanced, curves = self(x)
+        terms = self.objective_terms(x, pos, enhanced, curves, generator)
+        if not terms:
+            raise ValueError("every loss weight is 0; give at least one term a positive weight.")
+        terms["total"] = torch.stack(list(terms.values())).sum()
+        return terms
+
+    def objective_terms(
+        self,
+        x: Tensor,
+        pos: Tensor,
+        enhanced: Tensor,
+        curves: Tensor,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """PIE's weighted terms for a network output already computed (no ``"total"``).
+
+        Args:
+            x: the checked low-light inputs ``(B, 3, H, W)``.
+            pos: positives ``(B, P, 3, H, W)``.
+            enhanced: the network's output for ``x``.
+            curves: the maps the network produced (for the smoothness term).
+            generator: randomness of the negatives.
+        """
+        w = self.weights
+        terms: dict[str, Tensor] = {}
         needs_negatives = w["contrastive"] > 0 or w["intensity"] > 0
         if needs_negatives:
             with torch.no_grad(), record_function("pie.negatives"):
@@ -291,9 +322,6 @@ class PIE(nn.Module):
             terms["color"] = w["color"] * self.color(enhanced)
         if w["exposure"] > 0:
             terms["exposure"] = w["exposure"] * self.exposure(enhanced)
-        if not terms:
-            raise ValueError("every loss weight is 0; give at least one term a positive weight.")
-        terms["total"] = torch.stack(list(terms.values())).sum()
         return terms
 
     def training_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:

@@ -1,6 +1,7 @@
-"""Pretrained curve estimators: the weights shipped with the package, and files of your own.
+"""Pretrained enhancers: the weights shipped with the package, and files of your own.
 
-``load_pretrained("pie-default")`` reads ``pyisp_contrast/models/weights/pie_default.pt``; any other
+``load_pretrained("pie-physics")`` (the default) reads
+``pyisp_contrast/models/weights/pie_physics.pt`` and ``load_pretrained("pie-default")`` reads ``pyisp_contrast/models/weights/pie_default.pt``; any other
 name ``NAME`` maps to ``NAME`` with ``-`` replaced by ``_`` plus ``.pt`` in the same folder. A path
 may point to
 
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_plain_metadata
 from pyisp_contrast.models.curve_net import CurveEstimator, FastCurveEstimator
+from pyisp_contrast.models.gain_net import GuidedGainEnhancer
 
 __all__ = [
     "ARCHITECTURES",
@@ -44,6 +46,7 @@ FORMAT = "pyisp_contrast.curve_estimator/1"
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "CurveEstimator": CurveEstimator,
     "FastCurveEstimator": FastCurveEstimator,
+    "GuidedGainEnhancer": GuidedGainEnhancer,
 }
 
 
@@ -124,6 +127,10 @@ def _infer_from_state_dict(state: Mapping[str, Any]) -> tuple[str, dict[str, Any
     if isinstance(p7, Tensor) and isinstance(p1, Tensor):
         # Working resolution and iteration count are not in the weights: the defaults are used.
         return "FastCurveEstimator", {"channels": int(p1.shape[0]), "n_maps": int(p7.shape[0] // 3)}
+    m1 = state.get("maps.enc1.0.weight")
+    if isinstance(m1, Tensor):
+        # Working size, block and radius are not in the weights: the defaults are used.
+        return "GuidedGainEnhancer", {"channels": int(m1.shape[0])}
     raise KeyError("no e_conv1/e_conv7 weights")
 
 
@@ -132,6 +139,12 @@ def _unwrap(obj: Any, label: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     if not isinstance(obj, Mapping):
         raise WeightsError(f"the {label} holds a {type(obj).__name__}, not a checkpoint dict.")
     if "arch" in obj and "state_dict" in obj:
+        fmt = obj.get("format")
+        if fmt != FORMAT:
+            raise WeightsError(
+                f"the {label} has format tag {fmt!r}, but this version reads {FORMAT!r}; re-export "
+                "it with pyisp_contrast.models.save_pretrained from the version that wrote it."
+            )
         arch, config, state = obj["arch"], dict(obj.get("config") or {}), obj["state_dict"]
         if arch not in ARCHITECTURES:
             raise WeightsError(
@@ -202,8 +215,24 @@ def load_pretrained(
         ) from err
     model.eval()
     if device is not None:
-        model.to(device)
+        model.to(_check_device(device))
     return model
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``, with a clear error for a bad name or a missing GPU."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"`device` {device!r} is not a device name; use 'cpu', 'cuda' or 'cuda:N'."
+        ) from err
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"`device` {device!r} asks for CUDA, but this torch build or machine has no CUDA GPU; "
+            "use device='cpu'."
+        )
+    return dev
 
 
 def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> None:

@@ -21,6 +21,7 @@ from pyisp_contrast.models import (
     Dehazer,
     Derainer,
     FastCurveEstimator,
+    GuidedGainEnhancer,
     HazeEstimator,
     RainEstimator,
     load_pretrained,
@@ -39,6 +40,7 @@ def _models() -> dict[str, nn.Module]:
     return {
         "dce": CurveEstimator(channels=4, iterations=2),
         "fast": FastCurveEstimator(channels=4, working_side=16),
+        "guided-gain": GuidedGainEnhancer(channels=4, working_side=16),
         "haze-estimator": HazeEstimator(width=4),
         "dehazer": Dehazer(HazeEstimator(width=4)),
         "rain-estimator": RainEstimator(width=4),

@@ -142,12 +142,15 @@ def test_bad_files(tmp_path):
     with pytest.raises(WeightsError, match="not a curve-estimator checkpoint"):
         load_pretrained(foreign)
     unknown = tmp_path / "unknown.pt"
-    torch.save({"arch": "UNet", "config": {}, "state_dict": {}}, unknown)
+    torch.save(
+        {"format": pretrained.FORMAT, "arch": "UNet", "config": {}, "state_dict": {}}, unknown
+    )
     with pytest.raises(WeightsError, match="UNet"):
         load_pretrained(unknown)
     mismatch = tmp_path / "mismatch.pt"
     torch.save(
         {
+            "format": pretrained.FORMAT,
             "arch": "CurveEstimator",
             "config": {"channels": 16},
             "state_dict": CurveEstimator().state_dict(),
@@ -162,3 +165,27 @@ def test_bad_files(tmp_path):
         save_pretrained(torch.nn.Linear(2, 2), tmp_path / "x.pt")
     with pytest.raises(ValueError, match="reserved"):
         save_pretrained(CurveEstimator(), tmp_path / "x.pt", arch="mine")
+
+
+def test_format_tag_is_checked_on_load(tmp_path):
+    path = tmp_path / "w.pt"
+    save_pretrained(FastCurveEstimator(channels=4), path)
+    blob = torch.load(path, weights_only=True)
+    blob["format"] = "pyisp_contrast.curve_estimator/99"
+    torch.save(blob, path)
+    with pytest.raises(WeightsError, match=r"format tag .*curve_estimator/99"):
+        load_pretrained(path)
+    del blob["format"]
+    torch.save(blob, path)
+    with pytest.raises(WeightsError, match="format tag None"):
+        load_pretrained(path)
+
+
+def test_bad_device_names_are_clear_errors(tmp_path):
+    path = tmp_path / "w.pt"
+    save_pretrained(FastCurveEstimator(channels=4), path)
+    with pytest.raises(ValueError, match="not a device name"):
+        load_pretrained(path, device="bogus")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            load_pretrained(path, device="cuda")

@@ -20,6 +20,9 @@ EXPECTED = {
     "HazeEstimate",
     "HazeEstimator",
     "RainEstimator",
+    "GuidedGainEnhancer",
+    "PhysicsPIE",
+    "PHYSICS_WEIGHTS",
 }
 
 

@@ -1,0 +1,248 @@
+"""A low-light enhancer in two physical halves: an edge-aware denoiser and a smooth exposure gain.
+
+:class:`GuidedGainEnhancer` is the network behind the bundled ``pie-physics`` weights. A small
+convolutional network looks at a low-resolution copy of the photo (and at the local variance of
+the full-resolution pixels, which is where noise shows) and predicts two smooth maps:
+
+1. ``eps``, the noise variance to remove per region, which drives a guided filter
+   (:func:`~pyisp_contrast.isp.denoise.block_guided_filter`) with the photo's grey level as guide:
+   every colour channel becomes a local affine function of one grey image, so colour speckle goes;
+   flat regions are averaged, edges pass;
+2. ``gain``, an exposure gain per region applied in linear light to the denoised value
+   ``V = max(R, G, B)`` through the rational curve :func:`~pyisp_contrast.isp.curves.rational_gain`
+   ``g V / (1 + (g - 1) V)`` (monotone, 0 and 1 fixed, slope ``g`` in the shadows, highlights roll
+   off instead of clipping); the colour is then scaled by ``V' / V``.
+
+Why this shape: a per-pixel network that lifts and denoises freely breaks the lightness order of
+unevenly lit photos, while a pure curve keeps the order but neither lifts far nor denoises (the
+two probes of the design notes). Here the gain is smooth and monotone per pixel, so lightness order
+is kept within regions; the denoiser never changes brightness; and scaling all channels by one
+ratio keeps chromaticity, so a neutral grey stays neutral by construction.
+
+The network costs the same for any photo size (it runs at ``working_side`` pixels); the
+full-resolution work is a few element-wise passes, done in blocks of rows by :meth:`enhance`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch, value_checks
+from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
+from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
+from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
+from pyisp_contrast.models.curve_net import CurveOutput
+
+__all__ = ["GuidedGainEnhancer"]
+
+#: log-gain range: gains from about 1/3 (darken blown regions a little) to about 400 (EV +8.6).
+_LOG_GAIN_MIN, _LOG_GAIN_MAX = -1.0, 6.0
+#: log-eps range, in squared sRGB units: a noise std from about 0.0003 to 0.14.
+_LOG_EPS_MIN, _LOG_EPS_MAX = -16.0, -4.0
+#: Smallest value the colour ratio divides by.
+_V_FLOOR = 1e-4
+
+
+def _bounded(raw: Tensor, lo: float, hi: float) -> Tensor:
+    """Map ``raw`` smoothly onto ``(lo, hi)`` (a scaled tanh; 0 maps to the middle)."""
+    return lo + (hi - lo) * 0.5 * (torch.tanh(raw) + 1.0)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
+
+
+class _MapNet(nn.Module):
+    """A three-level U-Net with a global-context branch; ``(B, 4, h, w) -> (B, 2, h, w)``."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        c = channels
+        self.enc1 = nn.Sequential(_conv(4, c), nn.ReLU(), _conv(c, c), nn.ReLU())
+        self.enc2 = nn.Sequential(_conv(c, 2 * c, 2), nn.ReLU(), _conv(2 * c, 2 * c), nn.ReLU())
+        self.enc3 = nn.Sequential(_conv(2 * c, 2 * c, 2), nn.ReLU(), _conv(2 * c, 2 * c), nn.ReLU())
+        # Exposure is a property of the whole photo: the mean and spread of the deepest features
+        # and of the input's brightness tell every region how dark the scene is.
+        self.context = nn.Sequential(nn.Linear(4 * c + 2, 2 * c), nn.ReLU())
+        self.dec2 = nn.Sequential(_conv(4 * c, 2 * c), nn.ReLU())
+        self.dec1 = nn.Sequential(_conv(3 * c, c), nn.ReLU())
+        self.head = _conv(c, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        bright = x[:, :3].mean(1)
+        stats = torch.cat(
+            [e3.mean((2, 3)), e3.flatten(2).std(2, unbiased=False), bright.mean((1, 2))[:, None],
+             bright.flatten(1).std(1, unbiased=False)[:, None]], 1
+        )  # fmt: skip
+        e3 = e3 + self.context(stats)[:, :, None, None]
+        d2 = self.dec2(torch.cat([F.interpolate(e3, size=e2.shape[-2:], mode="bilinear"), e2], 1))
+        d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:], mode="bilinear"), e1], 1))
+        return self.head(d1)
+
+
+class GuidedGainEnhancer(nn.Module):
+    """Low-light enhancer: noise-adaptive guided filter, then a smooth exposure gain (module notes).
+
+    Args:
+        channels: width of the map network (its parameters grow with the square).
+        working_side: the map network runs with the longer side of the cell grid at most this many
+            pixels, so its cost does not grow with the photo.
+        block: pixels per cell of the guided filter's grid (its statistics are block means).
+        radius: guided-filter window radius in cells (window about ``(2 radius + 1) block`` px).
+
+    ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
+    the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
+    the log eps (for smoothness losses and inspection).
+
+    Example:
+        >>> net = GuidedGainEnhancer(channels=8)
+        >>> out = net(torch.rand(2, 3, 40, 60) * 0.1)
+        >>> out.enhanced.shape, out.curves.shape
+        (torch.Size([2, 3, 40, 60]), torch.Size([2, 2, 10, 15]))
+        >>> grey = torch.full((1, 3, 16, 16), 0.05)
+        >>> y = net.enhance(grey)
+        >>> bool((y[0, 0] == y[0, 1]).all() and (y[0, 1] == y[0, 2]).all())
+        True
+    """
+
+    def __init__(
+        self, channels: int = 16, working_side: int = 128, block: int = 4, radius: int = 2
+    ) -> None:
+        super().__init__()
+        for name, value, low in (
+            ("channels", channels, 1),
+            ("working_side", working_side, 8),
+            ("block", block, 1),
+            ("radius", radius, 0),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
+        self.channels, self.working_side, self.block, self.radius = (
+            channels,
+            working_side,
+            block,
+            radius,
+        )
+        self.maps = _MapNet(channels)
+        # Start near the identity: gain 1 (log 0) and a small eps.
+        with torch.no_grad():
+            self.maps.head.bias.copy_(
+                torch.tensor(
+                    [
+                        math.atanh(2 * (0.0 - _LOG_GAIN_MIN) / (_LOG_GAIN_MAX - _LOG_GAIN_MIN) - 1),
+                        math.atanh(2 * (-11.0 - _LOG_EPS_MIN) / (_LOG_EPS_MAX - _LOG_EPS_MIN) - 1),
+                    ]
+                )
+            )
+            self.maps.head.weight.mul_(0.1)
+
+    @property
+    def config(self) -> dict:
+        """Constructor arguments, for :func:`pyisp_contrast.models.save_pretrained`."""
+        return {
+            "channels": self.channels,
+            "working_side": self.working_side,
+            "block": self.block,
+            "radius": self.radius,
+        }
+
+    def _working_size(self, h: int, w: int) -> tuple[int, int]:
+        s = min(1.0, self.working_side / max(h, w))
+        return max(1, round(h * s)), max(1, round(w * s))
+
+    def _low_res(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(stats, log_gain, log_eps)``: cell statistics and the two maps at working size."""
+        guide = x.mean(1, keepdim=True)
+        stats = block_statistics(x, guide, self.block)
+        var = (stats[:, 1:2] - stats[:, :1] ** 2).clamp_min(0.0)
+        # The local variance of the full-resolution pixels is where the noise level shows.
+        noise = (torch.log(var + 1e-6) + 8.0) / 4.0
+        feats = torch.cat([stats[:, 2:5], noise], 1)
+        size = self._working_size(*feats.shape[-2:])
+        if size != tuple(feats.shape[-2:]):
+            feats = F.interpolate(
+                feats, size=size, mode="bilinear", align_corners=False, antialias=True
+            )
+        raw = self.maps(feats)
+        log_gain = _bounded(raw[:, :1], _LOG_GAIN_MIN, _LOG_GAIN_MAX)
+        log_eps = _bounded(raw[:, 1:], _LOG_EPS_MIN, _LOG_EPS_MAX)
+        return stats, log_gain, log_eps
+
+    def _coefficients(self, stats: Tensor, log_eps: Tensor) -> tuple[Tensor, Tensor]:
+        eps = torch.exp(log_eps)
+        if eps.shape[-2:] != stats.shape[-2:]:
+            eps = F.interpolate(eps, size=stats.shape[-2:], mode="bilinear", align_corners=False)
+        return guided_coefficients(stats, eps, self.radius)
+
+    @staticmethod
+    def _apply_gain(q: Tensor, gain: Tensor) -> Tensor:
+        """Scale the colour ``q`` so its value ``max(R, G, B)`` follows the rational gain curve."""
+        v = q.amax(1, keepdim=True).clamp(0.0, 1.0)
+        with value_checks(False):
+            v_out = linear_to_srgb(rational_gain(srgb_to_linear(v), gain))
+        return (q.clamp_min(0.0) * (v_out / v.clamp_min(_V_FLOOR))).clamp(0.0, 1.0)
+
+    @keep_input_dtype
+    def forward(self, images: Tensor) -> CurveOutput:
+        """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable."""
+        x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
+        h, w = x.shape[-2:]
+        stats, log_gain, log_eps = self._low_res(x)
+        a, b = self._coefficients(stats, log_eps)
+        guide = x.mean(1, keepdim=True)
+        q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
+        gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
+        return CurveOutput(self._apply_gain(q, gain), torch.cat([log_gain, log_eps], 1))
+
+    @torch.no_grad()
+    @keep_input_dtype
+    def enhance(self, images: Tensor, *, rows: int = 64) -> Tensor:
+        """Enhance for inference: no gradient, memory bounded by blocks of ``rows`` image rows.
+
+        The same arithmetic as :meth:`forward`; only the low-resolution maps and one block of rows
+        exist at a time, so a 12-megapixel photo needs well under 1.5 GB.
+
+        Args:
+            images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
+            rows: rows per block (rounded up to a multiple of ``block``).
+
+        Returns:
+            Enhanced images, same shape, in [0, 1].
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise ValueError(f"`rows` must be a positive int, got {rows!r}.")
+        x, unbatched = check_image(images, "images", channels=(3,))
+        was_training = self.training
+        self.eval()
+        try:
+            stats, log_gain, log_eps = self._low_res(x)
+            a, b = self._coefficients(stats, log_eps)
+        finally:
+            self.train(was_training)
+        big_h, big_w = x.shape[-2:]
+        cells = (a.shape[-2] * self.block, a.shape[-1] * self.block)
+        # Width first on the small maps; rows are then resized one block at a time.
+        c0, c1, cw = linear_resize_indices(cells[1], a.shape[-1], x.device, a.dtype)
+        ab = torch.cat([a, b], 1)
+        ab_wide = torch.lerp(ab[..., c0], ab[..., c1], cw)[..., :big_w]
+        gain = torch.exp(log_gain)
+        g0, g1, gw = linear_resize_indices(big_w, gain.shape[-1], x.device, gain.dtype)
+        gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
+        out = torch.empty_like(x)
+        step = -(-rows // self.block) * self.block
+        nc = x.shape[1]
+        for top in range(0, big_h, step):
+            sl = slice(top, min(top + step, big_h))
+            coef = resize_rows(ab, sl, (cells[0], big_w), width_first=ab_wide)
+            g = x[:, :, sl].mean(1, keepdim=True)
+            q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
+            gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
+            out[:, :, sl] = self._apply_gain(q, gain_rows)
+        return unbatch(out, unbatched)

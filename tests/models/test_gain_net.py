@@ -1,0 +1,90 @@
+"""Tests for pyisp_contrast.models.gain_net (GuidedGainEnhancer)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
+from pyisp_contrast.models import load_pretrained, save_pretrained
+from pyisp_contrast.models.gain_net import GuidedGainEnhancer
+
+
+@pytest.fixture(scope="module")
+def net() -> GuidedGainEnhancer:
+    torch.manual_seed(0)
+    model = GuidedGainEnhancer(channels=8, working_side=32)
+    # Move away from the near-identity initialisation so the tests see real gains.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model.eval()
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 64), (130, 70)])
+def test_enhance_in_row_blocks_equals_forward(net: GuidedGainEnhancer, size) -> None:
+    x = torch.rand(2, 3, *size, generator=torch.Generator().manual_seed(1)) * 0.3
+    with torch.no_grad():
+        ref = net(x).enhanced
+    torch.testing.assert_close(net.enhance(x, rows=8), ref, atol=2e-6, rtol=1e-5)
+    # batch 1 may take another convolution algorithm: float rounding, amplified by the gain
+    torch.testing.assert_close(net.enhance(x[0]), ref[0], atol=5e-5, rtol=1e-4)
+
+
+def test_output_in_range_and_maps_shape(net: GuidedGainEnhancer) -> None:
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 48, 40))
+    assert out.enhanced.shape == (2, 3, 48, 40)
+    assert out.curves.shape == (2, 2, 12, 10)
+    assert float(out.enhanced.min()) >= 0 and float(out.enhanced.max()) <= 1
+
+
+@pytest.mark.parametrize("level", [5, 10, 40, 120, 200])
+def test_exactly_grey_input_stays_exactly_grey(net: GuidedGainEnhancer, level: int) -> None:
+    y = net.enhance(torch.full((1, 3, 40, 40), level / 255))
+    assert torch.equal(y[:, 0], y[:, 1]) and torch.equal(y[:, 1], y[:, 2])
+
+
+def test_value_follows_the_rational_gain_curve_on_flat_input(net: GuidedGainEnhancer) -> None:
+    x = torch.full((1, 3, 32, 32), 0.1)
+    with torch.no_grad():
+        out = net(x)
+    gain = F.interpolate(torch.exp(out.curves[:, :1]), size=(32, 32), mode="bilinear")
+    # a flat input has no variance: the guided filter returns it unchanged
+    expected = linear_to_srgb(rational_gain(srgb_to_linear(torch.full((1, 1, 32, 32), 0.1)), gain))
+    torch.testing.assert_close(out.enhanced[:, :1], expected, atol=1e-5, rtol=1e-5)
+
+
+def test_lightness_order_kept_where_the_gain_is_one_map(net: GuidedGainEnhancer) -> None:
+    # A horizontal ramp: each column has one value; with one gain per row the order is kept.
+    x = torch.linspace(0.01, 0.9, 64).expand(1, 3, 8, 64).contiguous()
+    y = net.enhance(x)[0, 0, 4]
+    assert bool((y.diff() >= -1e-3).all())
+
+
+def test_gradients_reach_every_parameter(net: GuidedGainEnhancer) -> None:
+    model = GuidedGainEnhancer(channels=4, working_side=16)
+    out = model(torch.rand(2, 3, 24, 24) * 0.2)
+    (out.enhanced.mean() + out.curves.mean()).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_save_and_load_round_trip(tmp_path, net: GuidedGainEnhancer) -> None:
+    path = tmp_path / "g.pt"
+    save_pretrained(net, path, trained_on="noise")
+    loaded = load_pretrained(path)
+    assert isinstance(loaded, GuidedGainEnhancer) and loaded.config == net.config
+    x = torch.rand(1, 3, 20, 24)
+    torch.testing.assert_close(loaded.enhance(x), net.enhance(x))
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="channels"):
+        GuidedGainEnhancer(channels=0)
+    with pytest.raises(ValueError, match="working_side"):
+        GuidedGainEnhancer(working_side=4)
+    with pytest.raises(ValueError, match="rows"):
+        GuidedGainEnhancer(channels=2).enhance(torch.rand(1, 3, 8, 8), rows=0)
+    with pytest.raises(ValueError, match="channels"):
+        GuidedGainEnhancer(channels=2)(torch.rand(1, 1, 8, 8))
