@@ -41,7 +41,7 @@ exit status:
 
 
 #: Default shipped weights of each ``--task``.
-TASK_WEIGHTS = {"lowlight": "pie-default", "dehaze": "dehaze-default", "derain": "derain-default"}
+TASK_WEIGHTS = {"lowlight": "pie-physics", "dehaze": "dehaze-default", "derain": "derain-default"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--weights",
         default=None,
         metavar="PATH|NAME",
-        help="weights file or shipped name (default: the task's, e.g. pie-default)",
+        help="weights file or shipped name (default: the task's, e.g. pie-physics)",
     )
     p.add_argument(
         "--device", default="auto", help="cpu, cuda, cuda:1 or auto (default: %(default)s)"

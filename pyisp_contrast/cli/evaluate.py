@@ -67,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--weights",
         default=None,
         metavar="PATH|NAME",
-        help="(default: the task's bundled weights, e.g. pie-default)",
+        help="(default: the task's bundled weights, e.g. pie-physics)",
     )
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     p.add_argument(

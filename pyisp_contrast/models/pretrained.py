@@ -1,7 +1,8 @@
 """Pretrained enhancers: the weights shipped with the package, and files of your own.
 
 ``load_pretrained("pie-physics")`` (the default) reads
-``pyisp_contrast/models/weights/pie_physics.pt`` and ``load_pretrained("pie-default")`` reads ``pyisp_contrast/models/weights/pie_default.pt``; any other
+``pyisp_contrast/models/weights/pie_physics.pt``, ``load_pretrained("pie-default")`` the previous
+default ``pie_default.pt``; any other
 name ``NAME`` maps to ``NAME`` with ``-`` replaced by ``_`` plus ``.pt`` in the same folder. A path
 may point to
 
@@ -59,7 +60,7 @@ def _weights_dir():
 
 
 def available_weights() -> list[str]:
-    """Names of the weights shipped in the package (e.g. ``["pie-default"]``)."""
+    """Names of the weights shipped in the package (e.g. ``["pie-default", "pie-physics"]``)."""
     folder = _weights_dir()
     if not folder.is_dir():
         return []
@@ -173,17 +174,19 @@ def _unwrap(obj: Any, label: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
 
 
 def load_pretrained(
-    name_or_path: str | os.PathLike = "pie-default", device: str | torch.device | None = None
+    name_or_path: str | os.PathLike = "pie-physics", device: str | torch.device | None = None
 ) -> nn.Module:
-    """Load a pretrained curve estimator, ready for ``model.enhance(images)``.
+    """Load a pretrained enhancer, ready for ``model.enhance(images)``.
 
     Args:
-        name_or_path: a shipped name (see :func:`available_weights`; ``"pie-default"`` is the
-            bundled default) or a path to a checkpoint (formats in the module notes).
-        device: where to put the model (default CPU).
+        name_or_path: a shipped name (see :func:`available_weights`; ``"pie-physics"`` is the
+            bundled default, ``"pie-default"`` the previous one) or a path to a checkpoint
+            (formats in the module notes).
+        device: where to put the model (default CPU): ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
 
     Returns:
-        The network (:class:`CurveEstimator` or :class:`FastCurveEstimator`) in eval mode.
+        The network (:class:`GuidedGainEnhancer`, :class:`CurveEstimator` or
+        :class:`FastCurveEstimator`) in eval mode.
 
     Raises:
         FileNotFoundError: no such file or shipped name; the message lists the shipped names.

@@ -159,4 +159,4 @@ def test_task_picks_its_default_weights(tmp_path, inputs, monkeypatch):
     monkeypatch.setattr(models, "load_pretrained", fake_load)
     for task in ("lowlight", "dehaze", "derain"):
         main(["enhance", str(inputs), "-o", str(tmp_path / task), "--task", task])
-    assert asked == ["pie-default", "dehaze-default", "derain-default"]
+    assert asked == ["pie-physics", "dehaze-default", "derain-default"]
