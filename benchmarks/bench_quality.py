@@ -1,24 +1,31 @@
-"""No-reference quality of the bundled enhancer and baselines on real low-light photos.
+"""Quality of the bundled enhancer and baselines: dev pairs (LOL) and real low-light photos.
 
-Recipe (issue 5, "Evaluation and targets"): every photo of ``DICM`` (64) and ``LIME`` (9) under
-``--data`` (default ``../shared/data/lowlight``) is resized so its long side is at most 1200 px (PIL
-bicubic on 8-bit values), enhanced, and the result quantised to 8 bits. Scores per method and set:
+Recipe (issue 12, "Targets"):
 
-- NIQE with the library's pristine model (:func:`pyisp_contrast.metrics.niqe`, lower is better);
-- NIQE with scikit-video's ``niqe()`` and its shipped pristine model, computed by the project's
-  reference script (``--nr-quality``, default ``../shared/tools/nr_quality.py``, imported by path;
-  the column is left out when the script or scikit-video is missing): the number the targets use;
-- LOE (:func:`pyisp_contrast.metrics.loe`, 50 x 50 grid of max(R, G, B)) and mean brightness.
+- **Dev pairs** ``LOL_train50`` (``--lol``, default ``../shared/data/lowlight_paired/LOL_train50``;
+  validation only, never trained on): PSNR and SSIM (:mod:`pyisp_contrast.metrics`) of the enhanced
+  ``low/`` against ``high/``, the mean output brightness (reference 0.447), and the residual noise in
+  flat regions: in the 25 % of 8 x 8 blocks where the reference's grey level varies least, the
+  standard deviation of the output's grey level minus its 3 x 3 mean, divided by the same for the
+  reference (1 = as clean as the reference; the input's noise, lifted, scores far above).
+- **Real photos** ``DICM`` (64) and ``LIME`` (9) under ``--data`` (default
+  ``../shared/data/lowlight``), resized so the long side is at most 1200 px (PIL bicubic on 8-bit
+  values), enhanced, quantised to 8 bits: NIQE with the library's pristine model
+  (:func:`pyisp_contrast.metrics.niqe`); NIQE with scikit-video's ``niqe()`` computed by the project's
+  reference script (``--nr-quality``, default ``../shared/tools/nr_quality.py``, imported by path; the
+  column is left out when the script or scikit-video is missing): the number the targets use; LOE
+  (50 x 50 grid of max(R, G, B)) and mean brightness.
 
 Methods: the unenhanced input; a global gamma curve (``x ** (1 / 2.2)``); CLAHE on the HSV value
-channel (``skimage.exposure.equalize_adapthist``, clip limit 0.01); the bundled weights
-(``--weights``, default ``pie-default``); the same network trained on the same data with
-zero-reference losses only (``benchmarks/weights/zero_reference.pt``, made by
-``configs/zero_reference.toml``); any further ``--compare NAME=WEIGHTS`` (e.g. the authors'
-released PIE weights if you have them).
+channel; the bundled weights (``--weights``, default ``pie-physics``); the previous default
+``pie-default``; the fast curve network trained with zero-reference losses only
+(``benchmarks/weights/zero_reference.pt``); any further ``--compare NAME=WEIGHTS``. The peers' official
+weights are not in this repository: their figures, measured with this recipe when issue 12 was
+filed, are printed as reference rows and marked so.
 
-Targets for the bundled weights: NIQE (scikit-video) lower than the released PIE weights' (DICM
-11.11, LIME 13.48, measured with this recipe) and LOE <= 150 on both sets.
+Targets for the bundled weights: LOL PSNR >= 18.0 dB and SSIM >= 0.70, mean brightness within 0.08
+of the reference; on DICM and LIME, NIQE (scikit-video) at most Zero-DCE's (10.75, 13.52) and
+LOE <= 120.
 
 Run ``python benchmarks/bench_quality.py [--quick]``; writes ``benchmarks/results/quality.json``
 and ``quality.png``.
@@ -35,26 +42,40 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import _common as common
 from pyisp_contrast.cli.evaluate import load_resized
-from pyisp_contrast.core.io import find_images
-from pyisp_contrast.metrics import NIQEModel, loe, niqe
+from pyisp_contrast.core.io import find_images, read_image
+from pyisp_contrast.metrics import NIQEModel, loe, niqe, psnr, ssim
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DATA = SHARED / "data" / "lowlight"
+DEFAULT_LOL = SHARED / "data" / "lowlight_paired" / "LOL_train50"
 DEFAULT_NR = SHARED / "tools" / "nr_quality.py"
 #: Baseline: the same fast network trained with zero-reference losses only
 #: (configs/zero_reference.toml).
 ZERO_REFERENCE = Path(__file__).resolve().parent / "weights" / "zero_reference.pt"
-#: The released PIE weights measured with this recipe (issue 5).
-RELEASED_PIE = {
-    "DICM": {"niqe_skvideo": 11.11, "loe": 154.0},
-    "LIME": {"niqe_skvideo": 13.48, "loe": 96.0},
-}
+#: Peers measured with this recipe when issue 12 was filed (their weights are not shipped here).
+REFERENCES: dict[str, dict[str, dict[str, float]]] = {
+    "Zero-DCE": {"LOL": {"psnr": 14.16, "ssim": 0.524, "brightness": 0.259},
+                 "DICM": {"niqe_skvideo": 10.75, "loe": 108.0},
+                 "LIME": {"niqe_skvideo": 13.52, "loe": 150.0}},
+    "Zero-DCE++": {"LOL": {"psnr": 14.68, "ssim": 0.538, "brightness": 0.271},
+                   "DICM": {"niqe_skvideo": 10.62, "loe": 167.0},
+                   "LIME": {"niqe_skvideo": 13.50, "loe": 175.0}},
+    "released PIE": {"LOL": {"psnr": 10.98, "ssim": 0.441, "brightness": 0.171},
+                     "DICM": {"niqe_skvideo": 11.11, "loe": 154.0},
+                     "LIME": {"niqe_skvideo": 13.48, "loe": 96.0}},
+    "SCL-LLE": {"LOL": {"psnr": 11.90, "ssim": 0.481, "brightness": 0.196},
+                "DICM": {"niqe_skvideo": 10.84, "loe": 112.0},
+                "LIME": {"niqe_skvideo": 13.16, "loe": 79.0}},
+}  # fmt: skip
+#: Issue 12's targets.
+LOL_PSNR, LOL_SSIM, BRIGHTNESS_TOL, LOE_MAX = 18.0, 0.70, 0.08, 120.0
 
 
 def gamma_baseline(x: torch.Tensor) -> torch.Tensor:
@@ -99,19 +120,77 @@ def _load_nr_quality(path: Path | None):
     return mod
 
 
+def flat_noise(y: torch.Tensor, reference: torch.Tensor, block: int = 8) -> tuple[float, float]:
+    """Residual noise of ``y`` and of ``reference`` in the reference's flattest blocks.
+
+    Grey level minus its 3 x 3 mean, standard deviation inside the 25 % of ``block``-pixel blocks
+    where the reference's grey level varies least (regions that should be smooth).
+    """
+
+    def grey(x):
+        return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+
+    def high_pass(g):
+        return g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+
+    def block_std(g):
+        h, w = (g.shape[-2] // block) * block, (g.shape[-1] // block) * block
+        blocks = g[..., :h, :w].unfold(2, block, block).unfold(3, block, block)
+        return blocks.flatten(-2).std(-1).flatten()
+
+    ref_blocks = block_std(grey(reference))
+    flat = ref_blocks <= ref_blocks.quantile(0.25)
+    ours = block_std(high_pass(grey(y)))[flat].mean()
+    theirs = block_std(high_pass(grey(reference)))[flat].mean()
+    return float(ours), float(theirs)
+
+
+def score_pairs(methods: dict[str, Callable], folder: Path, quick: bool) -> dict[str, dict]:
+    """Mean PSNR, SSIM, brightness and flat-region noise of each method on ``low/`` vs ``high/``."""
+    lows = find_images([folder / "low"])[: 3 if quick else None]
+    scores = {m: {"psnr": [], "ssim": [], "brightness": [], "noise": [], "ref_noise": []}
+              for m in methods}  # fmt: skip
+    for i, p in enumerate(lows):
+        x, ref = read_image(p)[None], read_image(folder / "high" / p.name)[None]
+        for m, fn in methods.items():
+            with torch.no_grad():
+                y = torch.round(fn(x).float().clamp(0, 1) * 255) / 255
+            s = scores[m]
+            s["psnr"].append(float(psnr(y, ref)))
+            s["ssim"].append(float(ssim(y, ref)))
+            s["brightness"].append(float(y.mean()))
+            ours, theirs = flat_noise(y, ref)
+            s["noise"].append(ours)
+            s["ref_noise"].append(theirs)
+        print(f"LOL {i + 1}/{len(lows)} {p.name}", file=sys.stderr)
+    ref_brightness = statistics.fmean(
+        float(read_image(folder / "high" / p.name).mean()) for p in lows
+    )
+    out = {}
+    for m, s in scores.items():
+        r = {k: statistics.fmean(v) for k, v in s.items()}
+        r["noise_ratio"] = r["noise"] / max(r["ref_noise"], 1e-12)
+        r["reference_brightness"] = ref_brightness
+        r["images"] = len(lows)
+        out[m] = r
+    return out
+
+
 def main() -> None:
     ap = common.base_parser(__doc__.splitlines()[0])
     ap.add_argument(
         "--data", type=Path, default=DEFAULT_DATA, help="folder holding DICM/ and LIME/"
     )
+    ap.add_argument("--lol", type=Path, default=DEFAULT_LOL, help="dev pairs (low/ and high/)")
     ap.add_argument("--sets", nargs="+", default=["DICM", "LIME"])
-    ap.add_argument("--weights", default="pie-default")
+    ap.add_argument("--weights", default="pie-physics")
     ap.add_argument(
         "--compare",
         nargs="*",
-        default=[f"zero-reference only={ZERO_REFERENCE}"],
+        default=["pie-default=pie-default", f"zero-reference only={ZERO_REFERENCE}"],
         metavar="NAME=WEIGHTS",
-        help="further models (default: the zero-reference baseline; pass nothing to drop it)",
+        help="further models (default: the previous default and the zero-reference baseline; "
+        "pass nothing to drop them)",
     )
     ap.add_argument("--max-side", type=int, default=1200)
     ap.add_argument(
@@ -128,14 +207,21 @@ def main() -> None:
         "gamma 1/2.2": gamma_baseline,
         "CLAHE (HSV V)": clahe_baseline,
     }
+    key = f"ours ({a.weights})"
     ours = _model_method(a.weights, device)
     if ours is not None:
-        methods[f"ours ({a.weights})"] = ours
+        methods[key] = ours
     for item in a.compare:
         name, _, w = item.partition("=")
         fn = _model_method(w or name, device)
         if fn is not None:
             methods[name] = fn
+
+    pairs: dict[str, dict] = {}
+    if (a.lol / "low").is_dir():
+        pairs = score_pairs(methods, a.lol, a.quick)
+    else:
+        print(f"no dev pairs at {a.lol}; skipping the LOL table", file=sys.stderr)
 
     results: dict[str, dict[str, dict[str, float]]] = {}
     per_image: list[dict] = []
@@ -173,64 +259,85 @@ def main() -> None:
             for m, s in scores.items()
         }
 
+    tables = []
+    if pairs:
+        lol_columns = ["method", "PSNR", "SSIM", "brightness", "flat noise / reference"]
+        lol_rows = [[m, r["psnr"], r["ssim"], r["brightness"], r["noise_ratio"]]
+                    for m, r in pairs.items()]  # fmt: skip
+        for peer, ref in REFERENCES.items():
+            lol = ref["LOL"]
+            lol_rows.append([f"{peer} (issue 12, not run)", lol["psnr"], lol["ssim"],
+                             lol["brightness"], None])  # fmt: skip
+        ref_b = next(iter(pairs.values()))["reference_brightness"]
+        title = f"Dev pairs {a.lol.name} (reference brightness {ref_b:.3f})"
+        print(title)
+        print(common.format_table(lol_columns, lol_rows))
+        tables.append({"title": title, "columns": lol_columns, "rows": lol_rows})
+
     columns = ["set", "method", "NIQE (skvideo)", "NIQE (ours)", "LOE", "brightness", "s/image"]
     rows = []
     for set_name, by_method in results.items():
         for m, r in by_method.items():
-            rows.append(
-                [
-                    set_name,
-                    m,
-                    r.get("niqe_skvideo"),
-                    r["niqe"],
-                    r["loe"],
-                    r["brightness"],
-                    r["seconds"],
-                ]
-            )
-        if set_name in RELEASED_PIE:
-            ref = RELEASED_PIE[set_name]
-            rows.append(
-                [
-                    set_name,
-                    "released PIE weights (issue 5)",
-                    ref["niqe_skvideo"],
-                    None,
-                    ref["loe"],
-                    None,
-                    None,
-                ]
-            )
+            rows.append([set_name, m, r.get("niqe_skvideo"), r["niqe"], r["loe"],
+                         r["brightness"], r["seconds"]])  # fmt: skip
+        for peer, ref in REFERENCES.items():
+            if set_name in ref:
+                rows.append([set_name, f"{peer} (issue 12, not run)",
+                             ref[set_name]["niqe_skvideo"], None, ref[set_name]["loe"], None,
+                             None])  # fmt: skip
     print(common.format_table(columns, rows))
+    tables.append({"title": f"Real photos (<= {a.max_side} px)", "columns": columns, "rows": rows})
 
-    checks = []
-    key = f"ours ({a.weights})"
-    for set_name, by_method in results.items():
-        if key not in by_method or set_name not in RELEASED_PIE:
-            continue
-        r, ref = by_method[key], RELEASED_PIE[set_name]
-        if "niqe_skvideo" in r:
-            checks.append({"peer": "released PIE weights", "workload": f"{set_name}, <= {a.max_side} px",
-                           "metric": "NIQE (scikit-video), ratio ref/ours", "target": "lower NIQE",
-                           "target_ratio": 1.0, "ratio": ref["niqe_skvideo"] / r["niqe_skvideo"],
-                           "met": r["niqe_skvideo"] < ref["niqe_skvideo"],
-                           "note": f"ours {r['niqe_skvideo']:.2f} vs {ref['niqe_skvideo']:.2f}"})  # fmt: skip
-        checks.append({"peer": "LOE budget 150", "workload": f"{set_name}, <= {a.max_side} px",
-                       "metric": "LOE, ratio 150/ours", "target": "<= 150", "target_ratio": 1.0,
-                       "ratio": 150.0 / max(r["loe"], 1e-9), "met": r["loe"] <= 150.0,
-                       "note": f"ours {r['loe']:.1f}"})  # fmt: skip
-
+    checks = _checks(key, pairs, results, a)
     figures = []
     if examples:
         figures.append(_figure(examples, list(methods), a.out / "quality.png"))
     path = common.write_result(
-        "quality", title="No-reference quality on DICM and LIME", checks=checks,
-        tables=[{"title": f"Mean scores (<= {a.max_side} px)", "columns": columns, "rows": rows}],
-        figures=figures, quick=a.quick, device=a.device, out_dir=a.out,
-        extra={"results": results, "per_image": per_image, "skvideo": nr is not None,
-               "niqe_model_blocks": niqe_model.num_blocks},
+        "quality", title="Quality on dev pairs (LOL) and real photos (DICM, LIME)", checks=checks,
+        tables=tables, figures=figures, quick=a.quick, device=a.device, out_dir=a.out,
+        extra={"pairs": pairs, "results": results, "per_image": per_image,
+               "skvideo": nr is not None, "niqe_model_blocks": niqe_model.num_blocks,
+               "references": REFERENCES},
     )  # fmt: skip
     print(f"wrote {path}")
+
+
+def _checks(key: str, pairs: dict, results: dict, a) -> list[dict]:
+    checks = []
+    if key in pairs:
+        r = pairs[key]
+        lol = f"{a.lol.name}, {r['images']} pairs"
+        checks.append({"peer": "issue 12 target 18 dB", "workload": lol, "metric": "PSNR, ours/18",
+                       "target": ">= 18.0 dB", "target_ratio": 1.0,
+                       "ratio": r["psnr"] / LOL_PSNR, "met": r["psnr"] >= LOL_PSNR,
+                       "note": f"ours {r['psnr']:.2f} dB (Zero-DCE++ 14.68)"})  # fmt: skip
+        checks.append({"peer": "issue 12 target SSIM 0.70", "workload": lol,
+                       "metric": "SSIM, ours/0.70", "target": ">= 0.70", "target_ratio": 1.0,
+                       "ratio": r["ssim"] / LOL_SSIM, "met": r["ssim"] >= LOL_SSIM,
+                       "note": f"ours {r['ssim']:.3f} (Zero-DCE++ 0.538)"})  # fmt: skip
+        gap = abs(r["brightness"] - r["reference_brightness"])
+        checks.append({"peer": "reference brightness", "workload": lol,
+                       "metric": "brightness gap, 0.08/gap", "target": "within 0.08",
+                       "target_ratio": 1.0, "ratio": BRIGHTNESS_TOL / max(gap, 1e-9),
+                       "met": gap <= BRIGHTNESS_TOL,
+                       "note": f"ours {r['brightness']:.3f} vs {r['reference_brightness']:.3f}"})  # fmt: skip
+    for set_name, by_method in results.items():
+        if key not in by_method or set_name not in REFERENCES["Zero-DCE"]:
+            continue
+        r, ref = by_method[key], REFERENCES["Zero-DCE"][set_name]
+        where = f"{set_name}, <= {a.max_side} px"
+        if "niqe_skvideo" in r:
+            checks.append({"peer": "Zero-DCE (issue 12 figures)", "workload": where,
+                           "metric": "NIQE (scikit-video), ratio ref/ours",
+                           "target": "NIQE <= Zero-DCE's", "target_ratio": 1.0,
+                           "ratio": ref["niqe_skvideo"] / r["niqe_skvideo"],
+                           "met": r["niqe_skvideo"] <= ref["niqe_skvideo"],
+                           "note": f"ours {r['niqe_skvideo']:.2f} vs {ref['niqe_skvideo']:.2f}"})  # fmt: skip
+        checks.append({"peer": "LOE budget 120", "workload": where, "metric": "LOE, ratio 120/ours",
+                       "target": "<= 120", "target_ratio": 1.0,
+                       "ratio": LOE_MAX / max(r["loe"], 1e-9), "met": r["loe"] <= LOE_MAX,
+                       "note": f"ours {r['loe']:.1f}"})  # fmt: skip
+    return checks
 
 
 def _figure(examples: dict[str, list], methods: list[str], path: Path) -> str:
