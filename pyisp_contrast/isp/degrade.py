@@ -63,7 +63,15 @@ def _draw(
     high: float | None = None,
     log: bool = False,
 ) -> Tensor:
-    """A ``(B,)`` parameter from a ``(low, high)`` range, a float or a ``(B,)`` tensor."""
+    """A ``(B,)`` parameter from a ``(low, high)`` range, a float or a ``(B,)`` tensor.
+
+    A sequence of ranges is a mixture: each image draws one of the ranges (equal odds; repeat a
+    range to weight it), then a value inside it.
+    """
+    if isinstance(value, tuple | list) and value and all(isinstance(v, tuple | list) for v in value):
+        parts = [_draw(v, name, batch, like, generator, low=low, high=high, log=log) for v in value]
+        pick = torch.randint(len(parts), (batch,), generator=generator, device=like.device)
+        return torch.stack(parts, 1).gather(1, pick[:, None])[:, 0]
     if isinstance(value, tuple | list):
         if len(value) != 2:
             raise ValueError(
@@ -118,7 +126,9 @@ def low_light(
 
     Args:
         images: sRGB ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
-        ev_range: exposure change in stops (negative darkens): range, float or ``(B,)``.
+        ev_range: exposure change in stops (negative darkens), in [-16, 8]: a range, a list of
+            ranges (a mixture: each image draws one range, then a value in it), a float or
+            ``(B,)``.
         shot_noise: shot-noise level :math:`a \ge 0` (linear units), drawn log-uniformly from a
             range, or a float / ``(B,)``.
         read_noise: read-noise standard deviation :math:`b \ge 0`, like ``shot_noise``.
