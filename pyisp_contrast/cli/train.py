@@ -107,6 +107,14 @@ def run(args: argparse.Namespace) -> int:
         data_kwargs = dict(crop=cfg.crop, holdout_every=cfg.holdout_every, seed=cfg.seed,
                            synthesize_kwargs=cfg.synthesize_kwargs)  # fmt: skip
         train_set = UnpairedImageFolders(cfg.normal, cfg.low, split="train", **data_kwargs)
+        per_step = cfg.batch_size * ctx.world_size
+        if len(train_set) < per_step:
+            folders = ", ".join(cfg.low if cfg.low is not None else cfg.normal)
+            raise ValueError(
+                f"{folders}: the training split holds {len(train_set)} usable image(s), fewer than "
+                f"one step's batch ({cfg.batch_size} x {ctx.world_size} process(es)); add images "
+                "or lower `batch_size`."
+            )
         try:
             val_set = UnpairedImageFolders(cfg.normal, cfg.low, split="val", **data_kwargs)
         except ValueError:

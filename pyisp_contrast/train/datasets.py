@@ -176,14 +176,21 @@ class UnpairedImageFolders(Dataset):
             raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
         if synthesize is not None and not callable(synthesize):
             raise TypeError("`synthesize` must be callable: f(images, generator) -> images.")
-        self.normal_paths = split_paths(_collect(normal, "normal"), split, holdout_every)
+        #: Paths that could not be read (in this process), in the order they were met.
+        self.skipped: list[Path] = []
+        self._bad: set[Path] = set()
+        self.normal_paths = split_paths(
+            self._readable(_collect(normal, "normal"), normal, "normal"), split, holdout_every
+        )
         if not self.normal_paths:
             raise ValueError(
                 f"`normal` has no images in the {split!r} split; add images or use split='all'."
             )
         self.low_paths: list[Path] | None = None
         if low is not None:
-            self.low_paths = split_paths(_collect(low, "low"), split, holdout_every)
+            self.low_paths = split_paths(
+                self._readable(_collect(low, "low"), low, "low"), split, holdout_every
+            )
             if not self.low_paths:
                 raise ValueError(
                     f"`low` has no images in the {split!r} split; add images or use split='all'."
@@ -201,9 +208,33 @@ class UnpairedImageFolders(Dataset):
                 _check_synthesis(self.synthesize_kwargs)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"`synthesize_kwargs`: {exc}") from exc
-        #: Paths that could not be read (in this process), in the order they were met.
-        self.skipped: list[Path] = []
-        self._bad: set[Path] = set()
+
+    def _readable(self, paths: list[Path], source, name: str) -> list[Path]:
+        """``paths`` without the files whose image header or data is broken (logged, skipped).
+
+        Raises ``ValueError`` naming the folder when none is usable, so a run does not start on
+        data it cannot read.
+        """
+        from PIL import Image
+
+        good = []
+        for p in paths:
+            try:
+                with Image.open(p) as im:
+                    im.verify()
+            except Exception as exc:  # PIL raises many types for broken files
+                self._bad.add(p)
+                self.skipped.append(p)
+                logger.warning("skipping unreadable image %s: %s", p, exc)
+            else:
+                good.append(p)
+        if not good:
+            where = source if isinstance(source, str | os.PathLike) else ", ".join(map(str, source))
+            raise ValueError(
+                f"`{name}`: none of the {len(paths)} image files in {where} could be read (first: "
+                f"{paths[0]}); replace the broken files or point `{name}` at another folder."
+            )
+        return good
 
     def __len__(self) -> int:
         return len(self.low_paths if self.low_paths is not None else self.normal_paths)

@@ -97,3 +97,18 @@ def test_bad_synthesis_parameter_is_a_clear_error(tmp_path, capsys):
     cfg = _setup(tmp_path, synthesize_kwargs={"ev_range": [-1.0, -3.0]})
     assert main(["train", "--config", str(cfg)]) == 2
     assert "ev_range" in capsys.readouterr().err
+
+
+def test_fewer_usable_images_than_a_batch_or_none_at_all_are_clear_errors(tmp_path, capsys):
+    cfg = _setup(tmp_path, batch_size=64)
+    assert main(["train", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "fewer than one step's batch" in err and str(tmp_path / "normal") in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.png").write_bytes(b"not a png")
+    (broken / "b.jpg").write_bytes(b"not a jpeg")
+    cfg = _setup(tmp_path, normal=[str(broken)])
+    assert main(["train", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 2 image files" in err and str(broken) in err

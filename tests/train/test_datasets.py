@@ -103,7 +103,17 @@ def test_corrupt_file_is_logged_skipped_and_not_fatal(tmp_path, caplog):
 def test_all_corrupt_raises(tmp_path):
     (tmp_path / "n").mkdir()
     (tmp_path / "n" / "a.png").write_bytes(b"junk")
+    # found when the dataset is made, naming the folder (issue 12: a clear error, not a crash)
+    with pytest.raises(ValueError, match=r"none of the 1 image files in .*n could be read"):
+        UnpairedImageFolders(tmp_path / "n", crop=8, split="all", synthesize=darken)
+
+
+def test_images_that_break_after_the_dataset_is_made_raise_at_read(tmp_path):
+    from pyisp_contrast.core.io import write_image
+
+    write_image(tmp_path / "n" / "a.png", torch.rand(3, 12, 12))
     ds = UnpairedImageFolders(tmp_path / "n", crop=8, split="all", synthesize=darken)
+    (tmp_path / "n" / "a.png").write_bytes(b"junk")
     with pytest.raises(RuntimeError, match="could be read"):
         ds[0]
 
