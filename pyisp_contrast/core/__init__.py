@@ -11,12 +11,26 @@ from .checks import (
     value_checks,
     value_checks_enabled,
 )
-from .io import IMAGE_SUFFIXES, ImageReadError, find_images, read_image, write_image
+from .io import (
+    HEIF_SUFFIXES,
+    IMAGE_SUFFIXES,
+    ImageInfo,
+    ImageReadError,
+    Photo,
+    find_images,
+    read_image,
+    read_photo,
+    read_png_text,
+    write_image,
+)
 from .resize import linear_resize_indices, resize_rows
 
 __all__ = [
+    "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "ImageInfo",
     "ImageReadError",
+    "Photo",
     "as_batch_param",
     "check_finite",
     "check_generator",
@@ -26,6 +40,8 @@ __all__ = [
     "keep_input_dtype",
     "linear_resize_indices",
     "read_image",
+    "read_photo",
+    "read_png_text",
     "resize_rows",
     "unbatch",
     "value_checks",
