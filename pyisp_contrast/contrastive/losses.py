@@ -62,7 +62,7 @@ class _ImageSet(NamedTuple):
     shared: bool  # one set for every anchor
 
 
-def _check_set(images: Tensor, name: str, anchor: Tensor) -> _ImageSet:
+def _check_set(images: Tensor, name: str, anchor: Tensor, check_range: bool = False) -> _ImageSet:
     if not isinstance(images, Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(images).__name__}.")
     b, c = anchor.shape[:2]
@@ -94,7 +94,7 @@ def _check_set(images: Tensor, name: str, anchor: Tensor) -> _ImageSet:
             f"{anchor.device}; move both to one dtype and device."
         )
     flat, _ = check_image(
-        images.reshape(-1, *images.shape[-3:]), name, channels=None, check_range=False
+        images.reshape(-1, *images.shape[-3:]), name, channels=None, check_range=check_range
     )
     return _ImageSet(flat, int(count), shared)
 
@@ -119,6 +119,11 @@ class ContrastiveLoss(nn.Module):
             batches keep a convolution's activations in cache (about 20% faster for VGG16 at
             384 px on 2 cores), and all at once on other devices.
     """
+
+    #: Whether anchor, positives and negatives must hold values in [0, 1] (checked like every
+    #: image input, see :func:`pyisp_contrast.core.checks.check_image`). Off here, as an embedder
+    #: may take other values; losses on images as the ISP makes them switch it on.
+    images_in_unit_range: bool = False
 
     def __init__(
         self,
@@ -208,11 +213,12 @@ class ContrastiveLoss(nn.Module):
         self, anchor: Tensor, positives: Tensor, negatives: Tensor
     ) -> ContrastiveDistances:
         """Embed everything once and return the per-layer anchor-positive/-negative distances."""
+        in_range = self.images_in_unit_range
         anchor, _ = check_image(
-            anchor, "anchor", channels=None, allow_unbatched=False, check_range=False
+            anchor, "anchor", channels=None, allow_unbatched=False, check_range=in_range
         )
-        pos = _check_set(positives, "positives", anchor)
-        neg = _check_set(negatives, "negatives", anchor)
+        pos = _check_set(positives, "positives", anchor, in_range)
+        neg = _check_set(negatives, "negatives", anchor, in_range)
         fa, fp, fn = self._embed_all(
             [("anchor", anchor), ("positives", pos.flat), ("negatives", neg.flat)]
         )
@@ -295,6 +301,10 @@ class InfoNCELoss(ContrastiveLoss):
         embedder, distance, reducer, chunk_size: see :class:`ContrastiveLoss`.
         temperature: ``t > 0``; smaller values focus on the hardest negatives.
 
+    Anchor, positives and negatives must be images in [0, 1] (a ``ValueError`` says so
+    otherwise): at 0..255 the distances are so large that every term saturates and the loss is
+    0 with no gradient, which looks like a converged loss rather than a wrong input.
+
     Example:
         >>> from pyisp_contrast.contrastive import GramMSEDistance, PixelStatistics
         >>> loss = InfoNCELoss(PixelStatistics(scales=(2, 4)), GramMSEDistance(), temperature=1.0)
@@ -302,6 +312,8 @@ class InfoNCELoss(ContrastiveLoss):
         >>> bool(loss(a, p, n) > 0)
         True
     """
+
+    images_in_unit_range = True
 
     def __init__(
         self,

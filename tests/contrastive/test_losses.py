@@ -319,3 +319,26 @@ def test_all_pairs_combinations_small():
         out = loss(a, pos, neg)
         swapped = loss(a.flip(0), pos.flip(0), neg.flip(0))
         torch.testing.assert_close(out.flip(0), swapped)
+
+
+def test_infonce_rejects_images_outside_unit_range():
+    # Issue 14: 0..255 floats gave a loss of exactly 0.0 (every term saturated), silently.
+    emb = TinyEmbedder()
+    loss = InfoNCELoss(emb, GramMSEDistance())
+    a, pos, neg = _data()
+    for name, args in (
+        ("anchor", (a * 255, pos, neg)),
+        ("positives", (a, pos * 255, neg)),
+        ("negatives", (a, pos, neg * 255)),
+        ("anchor", (a - 0.5, pos, neg)),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"`{name}` must hold values in \[0, 1\].*divide 8-bit"
+        ):
+            loss(*args)
+    from pyisp_contrast.core.checks import value_checks
+
+    with value_checks(False):  # the usual switch for data already checked
+        assert torch.isfinite(loss(a * 255, pos * 255, neg * 255))
+    # losses that do not take images as the ISP makes them still accept other values
+    assert torch.isfinite(TripletHingeLoss(emb, MSEDistance())(a * 255, pos * 255, neg * 255))
