@@ -2,12 +2,13 @@
 
 - :class:`UnpairedImageFolders`: unpaired (low, normal) crops; synthesises low-light inputs when no
   low-light folder is given.
-- :class:`TrainConfig`: the run's options (dataclass; ``TrainConfig.from_toml``).
+- :class:`TrainConfig`: the run's options (dataclass; ``TrainConfig.from_toml``), including the
+  optimiser (:data:`OPTIMIZERS`) and which options a resumed run may change.
 - :class:`Trainer`: the loop (tqdm, checkpoints, exact resume, validation grids, DDP under torchrun).
 - :func:`build_model` / :func:`register_model`: model names usable in config files.
 """
 
-from pyisp_contrast.train.config import TrainConfig
+from pyisp_contrast.train.config import OPTIMIZERS, TrainConfig
 from pyisp_contrast.train.datasets import (
     ResumableSampler,
     UnpairedImageFolders,
@@ -26,6 +27,7 @@ from pyisp_contrast.train.trainer import CHECKPOINT_FORMAT, Trainer, image_grid,
 __all__ = [
     "CHECKPOINT_FORMAT",
     "MODEL_FACTORIES",
+    "OPTIMIZERS",
     "DistributedContext",
     "ResumableSampler",
     "StepModule",

@@ -2,6 +2,10 @@
 
 Defaults follow PIE's published recipe (Liang et al., arXiv 2404.04586): Adam, learning rate 1e-4,
 weight decay 1e-4, gradient-norm clip 0.1, batch 2, 384 px crops, 14k iterations.
+
+The config also builds what the trainer steps with (:meth:`TrainConfig.build_optimizer`,
+:meth:`TrainConfig.build_scheduler`) and says which of its options a resumed run may change
+(:attr:`TrainConfig.RESUME_MUTABLE`).
 """
 
 from __future__ import annotations
@@ -9,11 +13,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["TrainConfig"]
+import torch
+
+__all__ = ["OPTIMIZERS", "TrainConfig"]
+
+#: Optimiser names accepted by ``TrainConfig.optimizer`` (what each one builds:
+#: :meth:`TrainConfig.build_optimizer`).
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
 
 
 def _paths(value: Any, name: str) -> list[str]:
@@ -34,8 +45,13 @@ class TrainConfig:
         holdout_every: every n-th image (sorted by path) is held out for validation.
         crop: training crop side (pixels).
         batch_size: images per step *per process* (DDP multiplies it by the number of processes).
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay (L2, as in PIE's released code).
+        optimizer: ``"adam"`` (default, as in PIE), ``"adamw"`` (decoupled weight decay) or
+            ``"sgd"``; see :meth:`build_optimizer`.
+        lr: learning rate.
+        weight_decay: weight decay: an L2 term in the gradient for Adam (as in PIE's released
+            code) and SGD, decoupled from the gradient for AdamW.
+        momentum: SGD momentum in ``[0, 1)``; only ``optimizer = "sgd"`` takes it (Adam and AdamW
+            keep their default betas), so it must stay 0 with them.
         grad_clip: maximum global gradient norm, or ``None`` (``false`` in TOML) for no clipping.
         scheduler: ``"constant"`` or ``"cosine"`` (cosine decay to 0 over ``iterations``).
         iterations: optimiser steps in total (a resumed run continues up to this number).
@@ -64,8 +80,10 @@ class TrainConfig:
     holdout_every: int = 5
     crop: int = 384
     batch_size: int = 2
+    optimizer: str = "adam"
     lr: float = 1e-4
     weight_decay: float = 1e-4
+    momentum: float = 0.0
     grad_clip: float | None = 0.1
     scheduler: str = "constant"
     iterations: int = 14000
@@ -81,6 +99,14 @@ class TrainConfig:
     synthesize_kwargs: dict[str, Any] = field(default_factory=dict)
     workers: int = 0
     init_from: str | None = None
+
+    #: Options a resumed run may change: they only schedule the run (its length, how often it
+    #: saves, validates and logs, where it runs and writes), so the steps it takes are the same.
+    #: Changing any other option on resume changes the result, and the trainer warns.
+    RESUME_MUTABLE: ClassVar[frozenset[str]] = frozenset(
+        {"iterations", "checkpoint_every", "val_every", "val_images", "log_every", "workers",
+         "device", "out_dir"}
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         self.normal = _paths(self.normal, "normal") if self.normal else []
@@ -105,11 +131,24 @@ class TrainConfig:
             or self.val_every < 1
         ):
             raise ValueError(f"`val_every` must be a positive int or None, got {self.val_every!r}.")
-        for name in ("lr", "weight_decay"):
+        for name in ("lr", "weight_decay", "momentum"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
                 raise ValueError(f"`{name}` must be a non-negative number, got {v!r}.")
             setattr(self, name, float(v))
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"`optimizer` must be one of {', '.join(repr(o) for o in OPTIMIZERS)}, "
+                f"got {self.optimizer!r}."
+            )
+        if self.momentum >= 1:
+            raise ValueError(f"`momentum` must be in [0, 1), got {self.momentum}.")
+        if self.momentum and self.optimizer != "sgd":
+            raise ValueError(
+                f"`momentum` only applies to optimizer = 'sgd', got momentum = {self.momentum} "
+                f"with optimizer = {self.optimizer!r}; leave it out (Adam and AdamW use their "
+                "default betas)."
+            )
         if self.grad_clip is False:  # TOML has no null: `grad_clip = false` switches clipping off
             self.grad_clip = None
         if self.grad_clip is not None:
@@ -131,6 +170,54 @@ class TrainConfig:
             self.init_from = os.fspath(self.init_from)
         if not isinstance(self.model, str) or not self.model:
             raise TypeError(f"`model` must be a registry name, got {self.model!r}.")
+
+    def build_optimizer(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The optimiser this config names, over ``params``.
+
+        ``"adam"``: :class:`torch.optim.Adam` with ``lr`` and ``weight_decay`` (an L2 term, as in
+        PIE's code); ``"adamw"``: :class:`torch.optim.AdamW` (decoupled weight decay);
+        ``"sgd"``: :class:`torch.optim.SGD` with ``momentum``. Other settings are torch's defaults.
+
+        Example:
+            >>> w = torch.nn.Parameter(torch.zeros(2))
+            >>> type(TrainConfig(optimizer="sgd", momentum=0.9).build_optimizer([w])).__name__
+            'SGD'
+        """
+        params = list(params)
+        if not params:
+            raise ValueError("no parameters to optimise (none has requires_grad=True).")
+        if self.optimizer == "adam":
+            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        if self.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(
+            params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
+        )
+
+    def build_scheduler(
+        self, optimizer: torch.optim.Optimizer
+    ) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """The learning-rate schedule: ``None`` for ``"constant"``, else cosine decay to 0 over
+        ``iterations`` steps."""
+        if self.scheduler == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.iterations)
+        return None
+
+    def changed_on_resume(self, saved: dict[str, Any]) -> list[str]:
+        """Options (sorted) that differ from a checkpoint's config ``saved`` and change the run.
+
+        Options in :attr:`RESUME_MUTABLE`, and options the checkpoint does not record (it was
+        written before they existed), are not reported.
+
+        Example:
+            >>> old = TrainConfig(iterations=10, lr=1e-3).to_dict()
+            >>> TrainConfig(iterations=20, lr=1e-4).changed_on_resume(old)
+            ['lr']
+        """
+        new = self.to_dict()
+        return sorted(
+            k for k in new if k not in self.RESUME_MUTABLE and k in saved and saved[k] != new[k]
+        )
 
     @property
     def validation_interval(self) -> int:

@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,25 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass
+class _Loop:
+    """What one call of :meth:`Trainer.fit` carries from step to step (the trainer holds the rest)."""
+
+    step_module: nn.Module  # the model's training_step as a module (DDP-wrapped when distributed)
+    params: list[Tensor]  # the optimiser's parameters, in its order (for gradient clipping)
+    batches: Iterator[Any]  # the DataLoader's iterator
+    bar: Any  # tqdm progress bar
+    show: bool  # whether the bar is shown (then it also shows the loss terms)
+    first_step: int  # the step this call started at (value checks run on it only)
+    t0: float  # time.perf_counter() at the start (log.jsonl's elapsed_s)
+    sums: dict[str, float] = field(default_factory=dict)  # loss terms since the last log line
+    count: int = 0  # steps since the last log line
+    last_losses: dict[str, float] = field(default_factory=dict)  # means of the last log line
+    # RNG state at the start of the step in progress; None between steps. A checkpoint saved on
+    # an interrupt stores it, so the interrupted step is retaken exactly on resume.
+    rng_at_step_start: dict[str, Any] | None = None
+
+
 def _to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, Tensor):
         return batch.to(device, non_blocking=True)
@@ -264,14 +284,77 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ValueError("`model` has no trainable parameters (requires_grad=True).")
+        self.optimizer = self.config.build_optimizer(params)
+        self.scheduler = self.config.build_scheduler(self.optimizer)
+
+    def _setup(self) -> None:
+        """Model on its device in training mode, optimiser built, state resumed or initialised,
+        ``config.toml`` written."""
         cfg = self.config
-        self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        if cfg.scheduler == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-                self.optimizer, T_max=cfg.iterations
+        self.model.to(self.device)
+        self.model.train()
+        if self.optimizer is None:
+            self._build_optimizer()
+        last = self.checkpoint_dir / "last.pt"
+        if self.resume and last.is_file():
+            self.load_state_dict(load_checkpoint(last, map_location=self.device))
+            logger.info("resumed from %s at step %d", last, self.step)
+        elif self.resume:
+            logger.info("no checkpoint in %s; starting a new run", self.checkpoint_dir)
+        if self.step == 0 and cfg.init_from is not None:
+            self.model.load_state_dict(load_checkpoint(cfg.init_from, self.device)["model"])
+            logger.info("initialised the model from %s", cfg.init_from)
+        if self.ctx.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.toml").write_text(cfg.to_toml())
+
+    def _step_module(self) -> nn.Module:
+        """The model's ``training_step`` as a module, wrapped in DDP when distributed."""
+        step_module: nn.Module = StepModule(self.model)
+        if self.ctx.distributed:
+            step_module = nn.parallel.DistributedDataParallel(
+                step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
-        else:
-            self.scheduler = None
+        return step_module
+
+    def _loader(self) -> DataLoader:
+        """The data stream from the current step on (see :class:`ResumableSampler`)."""
+        cfg, ctx = self.config, self.ctx
+        sampler = ResumableSampler(
+            len(self.dataset),  # type: ignore[arg-type]
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            start=self.step * cfg.batch_size * ctx.world_size,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+        )
+        return DataLoader(
+            self.dataset,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            num_workers=cfg.workers,
+            pin_memory=self.device.type == "cuda",
+            # Seeds the workers' base seed without touching the global generator.
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
+
+    def _start_loop(self) -> _Loop:
+        """Step module, parameters, data loader and progress bar of one call of :meth:`fit`."""
+        from tqdm.auto import tqdm
+
+        step_module = self._step_module()
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        loader = self._loader()
+        show = (
+            self.progress
+            if self.progress is not None
+            else (self.ctx.is_main and sys.stderr.isatty())
+        )
+        bar = tqdm(
+            total=self.config.iterations, initial=self.step, disable=not show, dynamic_ncols=True
+        )
+        t0 = time.perf_counter()  # elapsed_s in the log counts the workers' start too
+        return _Loop(step_module, params, iter(loader), bar, show, first_step=self.step, t0=t0)
 
     def state_dict(self, rng: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything needed to continue exactly: model, optimiser, scheduler, step, RNG, data stream."""
@@ -305,7 +388,21 @@ class Trainer:
         return path
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
-        """Restore a checkpoint's model, optimiser, scheduler, step and RNG states."""
+        """Restore a checkpoint's model, optimiser, scheduler, step and RNG states.
+
+        Raises:
+            ValueError: the checkpoint was written with another ``optimizer`` (its state cannot
+                continue a different method; start a new run from its weights with ``init_from``).
+        """
+        old = ckpt.get("config", {})
+        # Checkpoints written before `optimizer` was an option were all made with Adam.
+        saved_optimizer = old.get("optimizer", "adam")
+        if saved_optimizer != self.config.optimizer:
+            raise ValueError(
+                f"the checkpoint was written with optimizer = {saved_optimizer!r}, this config has "
+                f"optimizer = {self.config.optimizer!r}: resume with {saved_optimizer!r}, or start a "
+                "new run from its weights with `init_from`."
+            )
         self.model.load_state_dict(ckpt["model"])
         if self.optimizer is None:
             self._build_optimizer()
@@ -315,12 +412,7 @@ class Trainer:
             self.scheduler.load_state_dict(ckpt["scheduler"])
         self.step = int(ckpt["step"])
         _set_rng_state(ckpt["rng"])
-        old = ckpt.get("config", {})
-        new = self.config.to_dict()
-        # Options that only schedule the run may change on resume; the others change the result.
-        free = {"iterations", "checkpoint_every", "val_every", "val_images", "log_every", "workers",
-                "device", "out_dir"}  # fmt: skip
-        changed = sorted(k for k in new if k not in free and k in old and old[k] != new[k])
+        changed = self.config.changed_on_resume(old)  # TrainConfig.RESUME_MUTABLE may change
         if changed:
             logger.warning(
                 "resuming with changed options (the run will differ): %s", ", ".join(changed)
@@ -412,138 +504,111 @@ class Trainer:
 
         On ``KeyboardInterrupt`` (Ctrl-C) or SIGTERM a checkpoint of the last completed step is saved
         before the exception propagates.
+
+        The steps, in order: :meth:`_setup` (resume or initialise), :meth:`_start_loop` (data
+        loader, progress bar), then per step :meth:`_train_step`, :meth:`_record_losses` (progress
+        and ``log.jsonl``) and :meth:`_validate_and_checkpoint`; :meth:`_save_on_interrupt` on an
+        interrupt.
         """
-        from tqdm.auto import tqdm
-
-        cfg, ctx = self.config, self.ctx
-        self.model.to(self.device)
-        self.model.train()
-        if self.optimizer is None:
-            self._build_optimizer()
-        last = self.checkpoint_dir / "last.pt"
-        if self.resume and last.is_file():
-            self.load_state_dict(load_checkpoint(last, map_location=self.device))
-            logger.info("resumed from %s at step %d", last, self.step)
-        elif self.resume:
-            logger.info("no checkpoint in %s; starting a new run", self.checkpoint_dir)
-        if self.step == 0 and cfg.init_from is not None:
-            self.model.load_state_dict(load_checkpoint(cfg.init_from, self.device)["model"])
-            logger.info("initialised the model from %s", cfg.init_from)
-        if ctx.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.toml").write_text(cfg.to_toml())
-
-        step_module: nn.Module = StepModule(self.model)
-        if ctx.distributed:
-            step_module = nn.parallel.DistributedDataParallel(
-                step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None
-            )
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        sampler = ResumableSampler(
-            len(self.dataset),  # type: ignore[arg-type]
-            batch_size=cfg.batch_size,
-            seed=cfg.seed,
-            start=self.step * cfg.batch_size * ctx.world_size,
-            rank=ctx.rank,
-            world_size=ctx.world_size,
-        )
-        loader = DataLoader(
-            self.dataset,
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            num_workers=cfg.workers,
-            pin_memory=self.device.type == "cuda",
-            # Seeds the workers' base seed without touching the global generator.
-            generator=torch.Generator().manual_seed(cfg.seed),
-        )
-        show = self.progress if self.progress is not None else (ctx.is_main and sys.stderr.isatty())
-        bar = tqdm(total=cfg.iterations, initial=self.step, disable=not show, dynamic_ncols=True)
-        sums: dict[str, float] = {}
-        count = 0
-        t0 = time.perf_counter()
-        last_losses: dict[str, float] = {}
-        rng_at_step_start: dict[str, Any] | None = None
-        batches = iter(loader)
-        first_step = self.step
+        self._setup()
+        loop = self._start_loop()
         try:
             with _sigterm_as_interrupt():
-                while self.step < cfg.iterations:
-                    _seed_all(sample_seed(cfg.seed, self.step * ctx.world_size + ctx.rank))
-                    rng_at_step_start = _rng_state()
-                    batch = _to_device(next(batches), self.device)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    # Value checks (NaN, range) of the model's inputs run on the first step of a
-                    # process only: after that the data path is known good, the loss is checked
-                    # for NaN below, and the checks' full-tensor reductions cost ~10% of a step.
-                    with value_checks(value_checks_enabled() and self.step == first_step):
-                        out = step_module(batch)
-                    total = out.get("total") if isinstance(out, dict) else None
-                    if not isinstance(total, Tensor) or total.ndim != 0:
-                        raise TypeError(
-                            "training_step must return a dict with a scalar tensor 'total'."
-                        )
-                    if not torch.isfinite(total):
-                        raise FloatingPointError(
-                            f"loss is {total.item()} at step {self.step + 1}; lower the learning rate or "
-                            "check the data (the last checkpoint is intact)."
-                        )
-                    total.backward()
-                    if cfg.grad_clip is not None:
-                        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                    self.optimizer.step()
-                    if self.scheduler is not None:
-                        self.scheduler.step()
-                    self.step += 1
-                    rng_at_step_start = None
-
-                    terms = {
-                        k: float(v.detach())
-                        for k, v in out.items()
-                        if isinstance(v, Tensor) and v.ndim == 0
-                    }
-                    for k, v in terms.items():
-                        sums[k] = sums.get(k, 0.0) + v
-                    count += 1
-                    bar.update(1)
-                    if show:
-                        bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
-                    if self.step % cfg.log_every == 0 or self.step == cfg.iterations:
-                        last_losses = self._reduce_means(sums, count)
-                        record = {
-                            "step": self.step,
-                            "lr": self.optimizer.param_groups[0]["lr"],
-                            "elapsed_s": round(time.perf_counter() - t0, 3),
-                            **{f"loss/{k}": v for k, v in last_losses.items()},
-                        }
-                        self._log(record)
-                        sums, count = {}, 0
-                    is_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.iterations
-                    is_val = self.step % cfg.validation_interval == 0 or is_ckpt
-                    if is_val and ctx.is_main:
-                        metrics = self.validate(write_grid=is_ckpt)
-                        if metrics:
-                            self._log({"step": self.step, **metrics})
-                    if is_ckpt:
-                        self.save_checkpoint()
-                        ctx.barrier()
+                while self.step < self.config.iterations:
+                    terms = self._train_step(loop)
+                    self._record_losses(loop, terms)
+                    self._validate_and_checkpoint()
         except (KeyboardInterrupt, RuntimeError) as exc:
             # A SIGTERM to the whole process group (torchrun, SLURM, `timeout`) also kills the
             # DataLoader workers, and torch reports their death as a RuntimeError that can arrive
             # before our own KeyboardInterrupt or in the middle of the save below.
             if isinstance(exc, RuntimeError) and not _is_worker_killed(exc):
                 raise
-            _stop_workers(batches)
-            bar.close()
-            if ctx.is_main and self.step > 0:
-                path = self.save_checkpoint(rng=rng_at_step_start)
-                print(
-                    f"interrupted at step {self.step}; checkpoint saved to {path}", file=sys.stderr
-                )
+            self._save_on_interrupt(loop)
             raise
         finally:
-            bar.close()
+            loop.bar.close()
         return {
             "step": self.step,
-            "losses": last_losses,
-            "checkpoint": str(self.checkpoint_dir / "last.pt") if ctx.is_main else None,
+            "losses": loop.last_losses,
+            "checkpoint": str(self.checkpoint_dir / "last.pt") if self.ctx.is_main else None,
         }
+
+    def _train_step(self, loop: _Loop) -> dict[str, float]:
+        """One optimiser step; returns the step's scalar loss terms.
+
+        Reseeds every generator from ``(seed, step, rank)`` first, so the step does not depend on
+        what ran before it (the basis of exact resume).
+        """
+        cfg, ctx = self.config, self.ctx
+        _seed_all(sample_seed(cfg.seed, self.step * ctx.world_size + ctx.rank))
+        loop.rng_at_step_start = _rng_state()
+        batch = _to_device(next(loop.batches), self.device)
+        self.optimizer.zero_grad(set_to_none=True)
+        # Value checks (NaN, range) of the model's inputs run on the first step of a process
+        # only: after that the data path is known good, the loss is checked for NaN below, and
+        # the checks' full-tensor reductions cost ~10% of a step.
+        with value_checks(value_checks_enabled() and self.step == loop.first_step):
+            out = loop.step_module(batch)
+        total = out.get("total") if isinstance(out, dict) else None
+        if not isinstance(total, Tensor) or total.ndim != 0:
+            raise TypeError("training_step must return a dict with a scalar tensor 'total'.")
+        if not torch.isfinite(total):
+            raise FloatingPointError(
+                f"loss is {total.item()} at step {self.step + 1}; lower the learning rate or "
+                "check the data (the last checkpoint is intact)."
+            )
+        total.backward()
+        if cfg.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(loop.params, cfg.grad_clip)
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.step += 1
+        loop.rng_at_step_start = None
+        return {
+            k: float(v.detach()) for k, v in out.items() if isinstance(v, Tensor) and v.ndim == 0
+        }
+
+    def _record_losses(self, loop: _Loop, terms: dict[str, float]) -> None:
+        """Progress bar, and every ``log_every`` steps the window's mean losses to ``log.jsonl``."""
+        cfg = self.config
+        for k, v in terms.items():
+            loop.sums[k] = loop.sums.get(k, 0.0) + v
+        loop.count += 1
+        loop.bar.update(1)
+        if loop.show:
+            loop.bar.set_postfix({k: f"{v:.4g}" for k, v in terms.items()}, refresh=False)
+        if self.step % cfg.log_every == 0 or self.step == cfg.iterations:
+            loop.last_losses = self._reduce_means(loop.sums, loop.count)
+            record = {
+                "step": self.step,
+                "lr": self.optimizer.param_groups[0]["lr"],
+                "elapsed_s": round(time.perf_counter() - loop.t0, 3),
+                **{f"loss/{k}": v for k, v in loop.last_losses.items()},
+            }
+            self._log(record)
+            loop.sums, loop.count = {}, 0
+
+    def _validate_and_checkpoint(self) -> None:
+        """Validation every ``validation_interval`` steps and checkpoints every
+        ``checkpoint_every`` steps and at the end (a validation, with its grid, at each)."""
+        cfg, ctx = self.config, self.ctx
+        is_ckpt = self.step % cfg.checkpoint_every == 0 or self.step == cfg.iterations
+        is_val = self.step % cfg.validation_interval == 0 or is_ckpt
+        if is_val and ctx.is_main:
+            metrics = self.validate(write_grid=is_ckpt)
+            if metrics:
+                self._log({"step": self.step, **metrics})
+        if is_ckpt:
+            self.save_checkpoint()
+            ctx.barrier()
+
+    def _save_on_interrupt(self, loop: _Loop) -> None:
+        """Stop the workers and save the last completed step, with the RNG state of the step that
+        was cut short (rank 0)."""
+        _stop_workers(loop.batches)
+        loop.bar.close()
+        if self.ctx.is_main and self.step > 0:
+            path = self.save_checkpoint(rng=loop.rng_at_step_start)
+            print(f"interrupted at step {self.step}; checkpoint saved to {path}", file=sys.stderr)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 
 import pytest
@@ -15,10 +16,31 @@ def test_defaults_follow_pie():
     assert cfg.validation_interval == cfg.checkpoint_every
 
 
+def test_optimizer_defaults_to_adam():
+    assert (TrainConfig().optimizer, TrainConfig().momentum) == ("adam", 0.0)
+    assert TrainConfig(optimizer="sgd", momentum=0.9).momentum == 0.9
+
+
+def test_resume_mutable_names_fields():
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert TrainConfig.RESUME_MUTABLE <= names
+    assert "RESUME_MUTABLE" not in TrainConfig().to_dict()  # a class constant, not an option
+    # options that change the steps taken are not mutable
+    assert not {"lr", "optimizer", "momentum", "seed", "batch_size"} & TrainConfig.RESUME_MUTABLE
+
+
+def test_changed_on_resume_ignores_mutable_and_unrecorded_options():
+    saved = TrainConfig(iterations=10, workers=2).to_dict()
+    del saved["momentum"]  # a checkpoint from before the option existed
+    new = TrainConfig(iterations=99, workers=0, optimizer="sgd", momentum=0.5, seed=3)
+    assert new.changed_on_resume(saved) == ["optimizer", "seed"]
+
+
 def test_from_toml_round_trip(tmp_path):
     cfg = TrainConfig(
         normal=["a/b", "c"], iterations=50, model_kwargs={"fast": True, "scale": 0.5},
         synthesize_kwargs={"ev_range": [-5.0, -2.0]}, grad_clip=None, val_every=7,
+        optimizer="sgd", momentum=0.8,
     )  # fmt: skip
     path = tmp_path / "run.toml"
     path.write_text(cfg.to_toml())
@@ -52,6 +74,16 @@ def test_unknown_keys_are_named(tmp_path):
         ({"model_kwargs": [1]}, TypeError, "model_kwargs"),
         ({"val_every": 0}, ValueError, "val_every"),
         ({"holdout_every": 1}, ValueError, "holdout_every"),
+        (
+            {"optimizer": "rmsprop"},
+            ValueError,
+            r"`optimizer` must be one of 'adam', 'adamw', 'sgd'",
+        ),
+        ({"optimizer": "Adam"}, ValueError, "optimizer"),
+        ({"momentum": -0.1}, ValueError, "momentum"),
+        ({"optimizer": "sgd", "momentum": 1.0}, ValueError, r"momentum.*\[0, 1\)"),
+        ({"momentum": 0.9}, ValueError, r"`momentum` only applies to optimizer = 'sgd'"),
+        ({"optimizer": "adamw", "momentum": 0.9}, ValueError, "only applies"),
     ],
 )
 def test_bad_values(kwargs, exc, match):

@@ -1,7 +1,7 @@
 import pyisp_contrast.train as train
 
 EXPECTED = {
-    "CHECKPOINT_FORMAT", "MODEL_FACTORIES", "DistributedContext", "ResumableSampler", "StepModule",
+    "CHECKPOINT_FORMAT", "MODEL_FACTORIES", "OPTIMIZERS", "DistributedContext", "ResumableSampler", "StepModule",
     "TrainConfig", "Trainer", "UnpairedImageFolders", "build_model", "image_grid", "init_distributed",
     "load_checkpoint", "register_model", "resolve_device", "sample_seed", "split_paths",
 }  # fmt: skip

@@ -64,21 +64,82 @@ def test_run_writes_checkpoints_logs_and_grids(tmp_path, data):
     torch.testing.assert_close(ckpt["model"], _weights(model), rtol=0, atol=0)
 
 
-def test_resume_after_stop_matches_uninterrupted_run(tmp_path, data):
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"optimizer": "adamw"}, {"optimizer": "sgd", "momentum": 0.9}],
+    ids=["adam", "adamw", "sgd-momentum"],
+)
+def test_resume_after_stop_matches_uninterrupted_run(tmp_path, data, options):
     train, val = data
     straight = _model()
-    Trainer(straight, train, _config(tmp_path / "a", iterations=8), val, progress=False).fit()
+    cfg = _config(tmp_path / "a", iterations=8, **options)
+    Trainer(straight, train, cfg, val, progress=False).fit()
 
     first = _model()
-    Trainer(first, train, _config(tmp_path / "b", iterations=3), val, progress=False).fit()
-    second = _model(seed=123)  # different init: everything must come from the checkpoint
     Trainer(
-        second, train, _config(tmp_path / "b", iterations=8), val, resume=True, progress=False
+        first, train, _config(tmp_path / "b", iterations=3, **options), val, progress=False
     ).fit()
+    second = _model(seed=123)  # different init: everything must come from the checkpoint
+    cfg = _config(tmp_path / "b", iterations=8, **options)
+    Trainer(second, train, cfg, val, resume=True, progress=False).fit()
     torch.testing.assert_close(_weights(second), _weights(straight), rtol=0, atol=0)
     a = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", weights_only=True)
     b = torch.load(tmp_path / "b" / "checkpoints" / "last.pt", weights_only=True)
     torch.testing.assert_close(a["optimizer"]["state"], b["optimizer"]["state"], rtol=0, atol=0)
+    assert a["config"]["optimizer"] == options.get("optimizer", "adam")
+
+
+@pytest.mark.parametrize(
+    ("options", "kind", "extra"),
+    [
+        ({}, torch.optim.Adam, {"weight_decay": 1e-4}),
+        ({"optimizer": "adamw"}, torch.optim.AdamW, {"weight_decay": 1e-4}),
+        ({"optimizer": "sgd", "momentum": 0.5}, torch.optim.SGD, {"momentum": 0.5}),
+    ],
+)
+def test_optimizer_comes_from_the_config(tmp_path, data, options, kind, extra):
+    trainer = Trainer(_model(), data[0], _config(tmp_path, weight_decay=1e-4, **options))
+    trainer._build_optimizer()
+    assert type(trainer.optimizer) is kind
+    group = trainer.optimizer.param_groups[0]
+    assert group["lr"] == 1e-2 and all(group[k] == v for k, v in extra.items())
+
+
+def test_resume_with_another_optimizer_is_refused(tmp_path, data):
+    train, _ = data
+    Trainer(_model(), train, _config(tmp_path / "r", iterations=2), progress=False).fit()
+    cfg = _config(tmp_path / "r", iterations=4, optimizer="adamw")
+    with pytest.raises(ValueError, match=r"optimizer = 'adam'.*init_from"):
+        Trainer(_model(), train, cfg, resume=True, progress=False).fit()
+
+
+def test_checkpoint_without_an_optimizer_option_resumes_as_adam(tmp_path, data, caplog):
+    """Checkpoints written before ``optimizer`` existed (always Adam) resume exactly and quietly."""
+    train, _ = data
+    straight = _model()
+    Trainer(straight, train, _config(tmp_path / "a", iterations=4), progress=False).fit()
+    Trainer(_model(), train, _config(tmp_path / "b", iterations=2), progress=False).fit()
+    last = tmp_path / "b" / "checkpoints" / "last.pt"
+    ckpt = torch.load(last, weights_only=True)
+    for key in ("optimizer", "momentum"):
+        del ckpt["config"][key]
+    torch.save(ckpt, last)
+    resumed = _model(seed=3)
+    with caplog.at_level("WARNING", logger="pyisp_contrast.train.trainer"):
+        cfg = _config(tmp_path / "b", iterations=4)
+        Trainer(resumed, train, cfg, resume=True, progress=False).fit()
+    assert "changed options" not in caplog.text
+    torch.testing.assert_close(_weights(resumed), _weights(straight), rtol=0, atol=0)
+
+
+def test_resume_warns_about_options_that_change_the_run(tmp_path, data, caplog):
+    train, _ = data
+    Trainer(_model(), train, _config(tmp_path / "r", iterations=2), progress=False).fit()
+    # iterations, log_every and workers are in TrainConfig.RESUME_MUTABLE; lr is not
+    cfg = _config(tmp_path / "r", iterations=3, log_every=1, workers=0, lr=5e-3)
+    with caplog.at_level("WARNING", logger="pyisp_contrast.train.trainer"):
+        Trainer(_model(), train, cfg, resume=True, progress=False).fit()
+    assert "changed options (the run will differ): lr" in caplog.text
 
 
 class _Interrupting(TinyEnhancer):
@@ -95,28 +156,28 @@ class _Interrupting(TinyEnhancer):
         return super().training_step(batch)
 
 
-@pytest.mark.parametrize("scheduler", ["constant", "cosine"])
-def test_keyboard_interrupt_saves_and_resume_is_exact(tmp_path, data, scheduler):
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"scheduler": "cosine"}, {"optimizer": "adamw", "scheduler": "cosine"}],
+    ids=["constant", "cosine", "adamw-cosine"],
+)
+def test_keyboard_interrupt_saves_and_resume_is_exact(tmp_path, data, options):
     train, val = data
     torch.manual_seed(0)
     straight = _Interrupting(stop_at_call=-1)
-    Trainer(
-        straight, train, _config(tmp_path / "a", scheduler=scheduler), val, progress=False
-    ).fit()
+    Trainer(straight, train, _config(tmp_path / "a", **options), val, progress=False).fit()
 
     torch.manual_seed(0)
     broken = _Interrupting(stop_at_call=5)  # interrupted inside step 5 (4 completed)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(
-            broken, train, _config(tmp_path / "b", scheduler=scheduler), val, progress=False
-        ).fit()
+        Trainer(broken, train, _config(tmp_path / "b", **options), val, progress=False).fit()
     ckpt = load_checkpoint(tmp_path / "b" / "checkpoints" / "last.pt")
     assert ckpt["step"] == 4
     assert (tmp_path / "b" / "checkpoints" / "step_000004.pt").is_file()
 
     torch.manual_seed(99)
     resumed = _Interrupting(stop_at_call=-1)
-    cfg = _config(tmp_path / "b", scheduler=scheduler)
+    cfg = _config(tmp_path / "b", **options)
     assert Trainer(resumed, train, cfg, val, resume=True, progress=False).fit()["step"] == 6
     torch.testing.assert_close(_weights(resumed), _weights(straight), rtol=0, atol=0)
 
