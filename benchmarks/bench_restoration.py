@@ -39,13 +39,8 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks import _common as common
 from pyisp_contrast.core.io import find_images
-from pyisp_contrast.metrics import (
-    RESTORATION_TASKS,
-    classical_baseline,
-    psnr,
-    ssim,
-    synthetic_pairs,
-)
+from pyisp_contrast.evaluation import RESTORATION_TASKS, classical_baseline, synthetic_pairs
+from pyisp_contrast.metrics import psnr, ssim
 from pyisp_contrast.models import load_pretrained
 from pyisp_contrast.models.dehaze import Dehazer
 from pyisp_contrast.models.derain import Derainer

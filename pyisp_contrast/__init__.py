@@ -9,6 +9,8 @@ Subpackages (imported on first use, so ``import pyisp_contrast`` stays fast):
 - :mod:`pyisp_contrast.models`: curve estimators, PIE, dehazing and deraining compositions.
 - :mod:`pyisp_contrast.train`: unpaired datasets and a checkpointing, DDP-ready trainer.
 - :mod:`pyisp_contrast.metrics`: PSNR/SSIM, LOE, NIQE.
+- :mod:`pyisp_contrast.evaluation`: evaluation harnesses (held-out synthetic pairs for dehazing
+  and deraining, classical baselines).
 - :mod:`pyisp_contrast.data`: the small sample photo shipped with the package.
 - :mod:`pyisp_contrast.classical`: classical baselines (dark channel prior dehazing, guided filter).
 """
@@ -25,6 +27,7 @@ __all__ = [
     "contrastive",
     "core",
     "data",
+    "evaluation",
     "isp",
     "losses",
     "metrics",

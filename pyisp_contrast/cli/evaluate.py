@@ -312,7 +312,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_restoration(args: argparse.Namespace, error: Callable[[str], int]) -> int:
     """``--task dehaze|derain``: PSNR/SSIM of input, classical baseline and model on synthetic pairs."""
-    from pyisp_contrast.metrics.restoration import (
+    from pyisp_contrast.evaluation import (
         classical_baseline,
         evaluate_restoration,
         synthetic_pairs,

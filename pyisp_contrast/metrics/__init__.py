@@ -3,10 +3,16 @@
 - Full reference (held-out synthetic pairs): :func:`psnr`, :func:`ssim` (wrapping kornia.metrics).
 - No reference (real low-light photos): :func:`niqe` (Mittal et al. 2013, with a pristine model
   fitted on the project's well-exposed training images) and :func:`loe` (lightness order error).
-- Dehazing and deraining on held-out synthetic pairs: :func:`synthetic_pairs`,
-  :func:`evaluate_restoration`, :func:`classical_baseline`.
+
+The harness that scores dehazing and deraining on held-out synthetic pairs (``synthetic_pairs``,
+``evaluate_restoration``, ``classical_baseline``, ``RESTORATION_TASKS``) moved to
+:mod:`pyisp_contrast.evaluation`; importing those names from here still works in this release,
+with a ``DeprecationWarning``.
 """
 
+from typing import Any
+
+from pyisp_contrast.metrics import restoration as _restoration
 from pyisp_contrast.metrics.full_reference import PSNR, SSIM, psnr, ssim
 from pyisp_contrast.metrics.loe import LOE, lightness_map, loe
 from pyisp_contrast.metrics.niqe import (
@@ -17,23 +23,14 @@ from pyisp_contrast.metrics.niqe import (
     niqe,
     niqe_features,
 )
-from pyisp_contrast.metrics.restoration import (
-    RESTORATION_TASKS,
-    classical_baseline,
-    evaluate_restoration,
-    synthetic_pairs,
-)
 
 __all__ = [
     "LOE",
     "NIQE",
     "NIQE_BLOCK",
     "PSNR",
-    "RESTORATION_TASKS",
     "SSIM",
     "NIQEModel",
-    "classical_baseline",
-    "evaluate_restoration",
     "fit_niqe_model",
     "lightness_map",
     "loe",
@@ -41,5 +38,11 @@ __all__ = [
     "niqe_features",
     "psnr",
     "ssim",
-    "synthetic_pairs",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # the restoration harness's names, deprecated here (see the module docstring)
+    if name in _restoration._MOVED:
+        return _restoration._moved(__name__, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

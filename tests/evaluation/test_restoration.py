@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from pyisp_contrast.core.io import write_image
-from pyisp_contrast.isp.degrade import haze, rain
-from pyisp_contrast.metrics import (
+from pyisp_contrast.evaluation import (
     RESTORATION_TASKS,
     classical_baseline,
     evaluate_restoration,
-    psnr,
     synthetic_pairs,
 )
+from pyisp_contrast.isp.degrade import haze, rain
+from pyisp_contrast.metrics import psnr
 
 
 @pytest.fixture
