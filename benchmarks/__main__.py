@@ -112,7 +112,7 @@ def run_all(
         info: dict[str, Any] = {
             "name": name,
             "script": _rel(script),
-            "command": " ".join([Path(cmd[0]).name, *cmd[1:]]),
+            "command": " ".join([Path(cmd[0]).name, *common.relative_paths(cmd[1:], ROOT)]),
             "device": used_device,
             "returncode": None,
             "seconds": None,
@@ -181,7 +181,7 @@ def write_summary(
         ],
     }
     path = results_dir / "summary.json"
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    path.write_text(json.dumps(common.relative_paths(payload), indent=2, default=str) + "\n")
     common.plot_checks(
         [run["result"] for run in runs if run["result"] is not None], results_dir / "summary.png"
     )

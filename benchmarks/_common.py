@@ -25,16 +25,23 @@ writes to ``benchmarks/results/<name>.json``; :func:`write_result` writes it in 
 
 The runner (``python -m benchmarks``) and the docs also read JSON of other shapes; see
 :func:`normalise`, which maps the shapes the scripts in this folder use onto the one above.
+
+Paths in a result (a data folder, a weights file, a command line) are written relative to the
+repository root (:func:`relative_paths`), so the committed JSON does not record the layout of
+the machine that ran it, and PNG figures larger than :data:`MAX_FIGURE_BYTES` are re-saved
+smaller (:func:`shrink_png`), so the repository does not grow by megabytes a run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import io
 import json
 import math
 import os
 import platform
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,10 +50,16 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: The repository root: paths in results are written relative to it.
+REPO_ROOT = RESULTS_DIR.parent.parent
+#: Largest PNG figure a result keeps, in bytes (:func:`write_result` shrinks larger ones).
+MAX_FIGURE_BYTES = 300_000
 SCHEMA = 1
 
 __all__ = [
     "CHECK_COLUMNS",
+    "MAX_FIGURE_BYTES",
+    "REPO_ROOT",
     "RESULTS_DIR",
     "SCHEMA",
     "Check",
@@ -58,8 +71,10 @@ __all__ = [
     "normalise",
     "plot_checks",
     "print_table",
+    "relative_paths",
     "result_to_rst",
     "rst_table",
+    "shrink_png",
     "time_call",
     "write_result",
 ]
@@ -210,7 +225,9 @@ def write_result(
     """Write ``<out_dir>/<name>.json`` in the shared shape and return its path.
 
     Each table is ``{"title": str, "columns": [...], "rows": [[...], ...]}``; figures are file
-    names relative to ``out_dir``.
+    names relative to ``out_dir``, written before this call (PNGs above
+    :data:`MAX_FIGURE_BYTES` are shrunk here). Paths anywhere in the payload are written relative
+    to the repository root (:func:`relative_paths`).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,20 +244,84 @@ def write_result(
         "figures": list(figures),
         "extra": dict(extra or {}),
     }
+    for fig in payload["figures"]:
+        if (out / fig).is_file():
+            shrink_png(out / fig)
     path = out / f"{name}.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    tmp.write_text(json.dumps(relative_paths(payload), indent=2, default=_json_default) + "\n")
     tmp.replace(path)
     return path
 
 
+def shrink_png(path: Path | str, max_bytes: int = MAX_FIGURE_BYTES) -> bool:
+    """Re-save a PNG larger than ``max_bytes`` smaller; returns whether it was rewritten.
+
+    The image is reduced to a 256-colour palette (Pillow's fast octree) and, while still too
+    large, scaled down by 0.9 at a time (Lanczos). An opaque alpha channel is dropped first.
+    Other files, and PNGs within the limit, are left alone.
+    """
+    from PIL import Image
+
+    path = Path(path)
+    if path.suffix.lower() != ".png" or path.stat().st_size <= max_bytes:
+        return False
+    with Image.open(path) as src:
+        im = src.convert("RGBA")
+    if im.getextrema()[3][0] == 255:  # opaque: the alpha channel only costs bytes
+        im = im.convert("RGB")
+    scale = 1.0
+    while True:
+        size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+        small = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS)
+        data = io.BytesIO()
+        small.quantize(256, method=Image.Quantize.FASTOCTREE).save(data, "PNG", optimize=True)
+        if data.tell() <= max_bytes or min(size) <= 64:
+            break
+        scale *= 0.9
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data.getvalue())
+    tmp.replace(path)
+    return True
+
+
 def _json_default(obj: Any) -> Any:
-    # numpy scalars and paths show up in results; store them as plain values
+    # numpy scalars show up in results; store them as plain values (paths: relative_paths)
     if hasattr(obj, "item"):
         return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
     raise TypeError(f"cannot store {type(obj).__name__} in benchmark JSON")
+
+
+# an absolute path of at least two parts standing as a word (not "/s" of a unit like "img /s")
+_ABS_PATH_IN_TEXT = re.compile(r"(?<!\S)/[^\s/]+(?:/[^\s/]+)+")
+
+
+def _relative(path: str, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+def relative_paths(value: Any, root: Path | str = REPO_ROOT) -> Any:
+    """``value`` with every absolute path written relative to ``root`` (the repository root).
+
+    Walks dicts, lists and tuples; rewrites absolute :class:`~pathlib.Path` objects and, in
+    strings, every absolute path of two or more parts that stands as a word (the whole string,
+    or a word of a command line; a path with spaces in it is not recognised). Other values are
+    returned as they are.
+
+    Example:
+        >>> relative_paths({"data": "/w/shared/data", "cmd": "python /w/repo/b.py --quick"}, "/w/repo")
+        {'data': '../shared/data', 'cmd': 'python b.py --quick'}
+    """
+    root = Path(root)
+    if isinstance(value, Mapping):
+        return {k: relative_paths(v, root) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [relative_paths(v, root) for v in value]
+    if isinstance(value, Path):
+        return _relative(str(value), root) if value.is_absolute() else value.as_posix()
+    if isinstance(value, str):
+        return _ABS_PATH_IN_TEXT.sub(lambda m: _relative(m.group(0), root), value)
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -595,4 +676,5 @@ def plot_checks(results: Sequence[Mapping[str, Any]], path: Path | str) -> Path 
     path = Path(path)
     fig.savefig(path, dpi=90)
     plt.close(fig)
+    shrink_png(path)
     return path

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import time
 from pathlib import Path
@@ -64,6 +65,8 @@ try:
     from pyisp_contrast.isp.degrade import low_light
 except ImportError:  # pragma: no cover
     low_light = None
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bank_works() -> bool:
@@ -421,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
     }
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    # paths relative to the repository root, like the benchmarks' results (benchmarks/_common.py)
+    report["data"]["root"] = os.path.relpath(Path(args.data).resolve(), ROOT)
     Path(args.results).write_text(json.dumps(report, indent=2))
     print(f"wrote {args.results}")
     return 0

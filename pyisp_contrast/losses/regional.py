@@ -148,9 +148,9 @@ class RegionalBrightnessConsistency(nn.Module):
         n_segments: superpixels per image for the default SLIC.
         compactness: SLIC compactness for the default.
         slic_device: where the default SLIC runs; ``"cpu"`` (default) copies the input to the CPU
-            and the labels back, because the numba CPU kernel was measured ~15x faster than the
-            torch path on an H200 for a 2 x 384 x 384 batch (15 ms against 250 ms); ``None``
-            runs it where the images are.
+            and the labels back, because for training-sized batches the numba CPU kernel is
+            faster than the torch path even on a GPU (figures on the docs' benchmark page);
+            ``None`` runs it where the images are.
         weighting: optional callable from the input's grey-level :class:`RegionStats` to ``(B, K)``
             weights, e.g. :class:`BrightnessWeighting`; ``None`` weighs all regions alike (PIE).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.

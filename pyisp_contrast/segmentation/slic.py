@@ -19,11 +19,11 @@ and differs where users asked for predictability:
   ``[1, H]`` / ``[1, W]``; rounding half up) whose cells tile the image exactly (cell sizes differ
   by at most one pixel). See :func:`slic_grid`. After connectivity enforcement the number of
   segments equals ``gy * gx`` on images whose clusters stay connected (e.g. flat or piecewise-
-  constant images aligned with the grid) and stays close to it on photos: within 10% on the
-  tested 256x256 photo, 376-448 for 400 on Kodak photos from 512 to 2048 px (clusters split
-  into two large parts add segments). Strong noise lowers it (about 300 for 400 on the noisy
-  synthetic benchmark set), because noise fragments clusters and the fragments are merged.
-  scikit-image, in contrast, returns 291 segments for 400 on a 512x512 photo.
+  constant images aligned with the grid) and stays close to it on photos (within 10% on the
+  test suite's photo): clusters split into two large parts add segments, and strong noise
+  removes some, because it fragments clusters and the fragments are merged. scikit-image's
+  count falls further below ``n_segments``. Measured counts for both, on photos of several
+  sizes: the superpixel benchmark (``benchmarks/bench_superpixels.py``, columns ``K``).
 * **Search window.** Every pixel is compared with the 9 seeds of its own grid cell and the 8 cells
   around it (as in SSN and fast-slic) instead of every seed within ``2S``; the result is the same
   k-means objective with a slightly smaller window, and it is what makes the CPU path fast.
@@ -42,8 +42,8 @@ candidate seeds in raster order wins an exact tie). Features are quantised to mu
 ``2**-16`` so every centre sum is exact in float64 and independent of summation order: given the
 same features the two paths give identical labels (tested). The numba path computes Lab with its
 own kernel (kornia's formula and constants, with the two power laws computed by a vectorisable
-polynomial and one Newton step; kornia's tensor version is 5-10x slower on CPU), which may differ
-from kornia's in the last float32 bits (as much as torch.pow itself differs from float64); a
+polynomial and one Newton step, which is faster on CPU than kornia's tensor version), which may
+differ from kornia's in the last float32 bits (as much as torch.pow itself differs from float64); a
 pixel whose quantised feature lands on the other side of a rounding step can then change a
 near-tie, so end-to-end labels agree on > 99.5% of pixels rather than all (tested).
 """
@@ -231,8 +231,8 @@ def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
     """Scratch arrays of the numba path (features, labels, slots), per thread, for the last (B, N).
 
     Arrays above glibc's mmap threshold (32 MiB, reached at 2048x2048) are returned to the system
-    when freed, so allocating them at every call pays a page fault per 4 KiB page (~30 ms at
-    2048x2048 here); reusing them avoids that, at the cost of holding 20*B*N bytes between calls.
+    when freed, so allocating them at every call pays a page fault per 4 KiB page on every call;
+    reusing them avoids that, at the cost of holding 20*B*N bytes between calls.
     """
     ws = getattr(_WORKSPACE, "arrays", None)
     if ws is None or ws["key"] != (b, n):

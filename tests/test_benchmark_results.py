@@ -1,0 +1,95 @@
+"""The committed benchmark results stay portable and small, and the helpers that keep them so.
+
+``benchmarks/_common.py`` writes paths relative to the repository root and shrinks large PNG
+figures; these tests check both helpers and the files in ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks import _common as common
+
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+ABSOLUTE = common._ABS_PATH_IN_TEXT  # what relative_paths rewrites
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_relative_paths():
+    root = Path("/w/repo")
+    payload = {
+        "data": "/w/shared/data/normal",
+        "weights": Path("/w/repo/benchmarks/weights/z.pt"),
+        "command": "python /w/repo/benchmarks/bench_curves.py --out /w/repo/out --quick",
+        "rows": [["img /s", "1/2.2", "https://example.org/a/b", "models/x.pt", 3.5]],
+        "nested": ("/w/repo/a/b",),
+    }
+    assert common.relative_paths(payload, root) == {
+        "data": "../shared/data/normal",
+        "weights": "benchmarks/weights/z.pt",
+        "command": "python benchmarks/bench_curves.py --out out --quick",
+        "rows": [["img /s", "1/2.2", "https://example.org/a/b", "models/x.pt", 3.5]],
+        "nested": ["a/b"],
+    }
+
+
+def test_write_result_writes_relative_paths_and_shrinks_figures(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "fig.png")
+    assert (tmp_path / "fig.png").stat().st_size > common.MAX_FIGURE_BYTES
+    path = common.write_result(
+        "demo",
+        title="Demo",
+        figures=["fig.png"],
+        extra={"data": str(common.REPO_ROOT.parent / "shared" / "data")},
+        out_dir=tmp_path,
+    )
+    payload = json.loads(path.read_text())
+    assert payload["extra"]["data"] == "../shared/data"
+    assert (tmp_path / "fig.png").stat().st_size <= common.MAX_FIGURE_BYTES
+    with Image.open(tmp_path / "fig.png") as im:
+        assert im.mode == "P" and im.width < 700  # palette, and scaled down to fit
+
+
+def test_shrink_png_leaves_small_files_alone(tmp_path):
+    Image.new("RGB", (40, 30), "white").save(tmp_path / "small.png")
+    before = (tmp_path / "small.png").read_bytes()
+    assert common.shrink_png(tmp_path / "small.png") is False
+    assert (tmp_path / "small.png").read_bytes() == before
+
+
+def test_committed_results_hold_no_absolute_paths():
+    found = [
+        f"{p.name}: {s!r}"
+        for p in sorted(RESULTS.glob("*.json"))
+        for s in _strings(json.loads(p.read_text()))
+        if ABSOLUTE.search(s)
+    ]
+    assert found == [], "absolute paths in benchmarks/results (write them relative):\n" + "\n".join(
+        found
+    )
+
+
+def test_committed_figures_are_small():
+    big = [
+        f"{p.name}: {p.stat().st_size // 1000} KB"
+        for p in sorted(RESULTS.glob("*.png"))
+        if p.stat().st_size > common.MAX_FIGURE_BYTES
+    ]
+    assert big == [], (
+        f"figures over {common.MAX_FIGURE_BYTES // 1000} KB: {big} (common.shrink_png)"
+    )
