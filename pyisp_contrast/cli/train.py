@@ -9,8 +9,8 @@ import sys
 
 EPILOG = """\
 examples:
-  pyisp-contrast train --config configs/pie_default.toml
-  pyisp-contrast train --config configs/pie_default.toml --resume      # continue exactly
+  pyisp-contrast train --config configs/pie_default.toml --data ../shared/data
+  pyisp-contrast train --config configs/pie_default.toml --data ../shared/data --resume  # exactly
   torchrun --nproc_per_node=4 -m pyisp_contrast train --config FILE    # data-parallel (DDP)
 
 The config's keys are the fields of pyisp_contrast.train.TrainConfig (unknown keys are refused).
