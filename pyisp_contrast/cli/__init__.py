@@ -41,12 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pyisp-contrast`` console script."""
+    from pyisp_contrast.cli._common import Terminated
+
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated as exc:  # SIGTERM / SIGHUP, where a command turned them into an exception
+        print("terminated", file=sys.stderr)
+        return 128 + exc.signum
 
 
 if __name__ == "__main__":

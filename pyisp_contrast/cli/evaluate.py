@@ -82,24 +82,54 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def load_resized(path: str | Path, max_side: int | None):
-    """An image as ``(3, H, W)`` float in [0, 1], resized (PIL bicubic on 8 bits) to ``max_side``."""
+def load_resized(path: str | Path, max_side: int | None, *, return_size: bool = False):
+    """An image as ``(3, H, W)`` float in [0, 1], resized (PIL bicubic on 8 bits) to ``max_side``.
+
+    The EXIF orientation is applied first (the image as a viewer shows it). With ``return_size``
+    also returns its ``(H, W)`` before resizing.
+    """
     import numpy as np
     import torch
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     from pyisp_contrast.core.io import ImageReadError
 
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB")
+            im = ImageOps.exif_transpose(im).convert("RGB")
+            size = (im.size[1], im.size[0])
             if max_side and max(im.size) > max_side:
                 s = max_side / max(im.size)
                 im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.BICUBIC)
             arr = np.asarray(im)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: cannot read image ({exc})") from exc
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255
+    t = torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 255
+    return (t, size) if return_size else t
+
+
+def match_ground_truth(paths: Sequence[Path], gt_dir: str | Path) -> dict[Path, Path]:
+    """``{input: ground truth}`` for the inputs whose file stem names an image in ``gt_dir``.
+
+    Raises:
+        FileNotFoundError: ``gt_dir`` holds no images.
+        ValueError: none of the inputs has a ground truth (the message shows names of both).
+    """
+    from pyisp_contrast.core.io import find_images
+
+    index = {p.stem: p for p in find_images([gt_dir])}
+    pairs = {p: index[p.stem] for p in paths if p.stem in index}
+    if not pairs:
+
+        def some(names):
+            names = sorted(names)
+            return ", ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+
+        raise ValueError(
+            f"--gt {gt_dir}: no ground truth has the name of an input (images are paired by file "
+            f"stem; inputs: {some(p.stem for p in paths)}; ground truth: {some(index)})"
+        )
+    return pairs
 
 
 def evaluate_images(
@@ -124,15 +154,11 @@ def evaluate_images(
     from pyisp_contrast.core.io import write_image
     from pyisp_contrast.metrics import loe, niqe, psnr, ssim
 
-    gt_index = {}
-    if gt_dir is not None:
-        from pyisp_contrast.core.io import find_images
-
-        gt_index = {p.stem: p for p in find_images([gt_dir])}
+    gt_index = {} if gt_dir is None else match_ground_truth([Path(p) for p in paths], gt_dir)
     rows, failed, examples = [], [], []
     for path in tqdm(paths, disable=not progress, unit="img", desc="evaluate"):
         try:
-            x = load_resized(path, max_side)
+            x, size = load_resized(path, max_side, return_size=True)
             t0 = time.perf_counter()
             with torch.no_grad():
                 y = enhance(x[None])[0].float().cpu().clamp(0, 1)
@@ -148,15 +174,15 @@ def evaluate_images(
                 "brightness_input": float(x.mean()),
                 "brightness": float(y.mean()),
             }
-            gt_path = gt_index.get(Path(path).stem)
+            gt_path = gt_index.get(Path(path))
             if gt_path is not None:
-                g = load_resized(gt_path, None)
-                if g.shape != y.shape:
-                    import torch.nn.functional as F
-
-                    g = F.interpolate(g[None], size=y.shape[-2:], mode="bicubic", antialias=True)[
-                        0
-                    ].clamp(0, 1)
+                # Resized by the same rule as the input, so an equal size gives equal pixels.
+                g, gt_size = load_resized(gt_path, max_side, return_size=True)
+                if gt_size != size:
+                    raise ValueError(
+                        f"{path}: its ground truth {gt_path} is {gt_size[1]}x{gt_size[0]} px but "
+                        f"the input is {size[1]}x{size[0]}; PSNR/SSIM need the same size"
+                    )
                 row["psnr"] = float(psnr(y, g))
                 row["ssim"] = float(ssim(y, g))
             rows.append(row)
@@ -220,8 +246,8 @@ def save_figure(
 
 
 def run(args: argparse.Namespace) -> int:
+    from pyisp_contrast.cli._common import cli_device
     from pyisp_contrast.core.io import find_images
-    from pyisp_contrast.train.distributed import resolve_device
 
     def error(msg: str) -> int:
         print(f"pyisp-contrast evaluate: error: {msg}", file=sys.stderr)
@@ -243,8 +269,20 @@ def run(args: argparse.Namespace) -> int:
         paths = find_images(args.low)
     except FileNotFoundError as exc:
         return error(str(exc))
-    if args.gt is not None and not Path(args.gt).is_dir():
-        return error(f"--gt {args.gt}: not a folder")
+    if args.gt is not None:
+        if not Path(args.gt).is_dir():
+            return error(f"--gt {args.gt}: not a folder")
+        try:
+            pairs = match_ground_truth(paths, args.gt)
+        except (FileNotFoundError, ValueError) as exc:
+            return error(str(exc))
+        unpaired = [p for p in paths if p not in pairs]
+        if unpaired:
+            print(
+                f"note: {len(unpaired)} of {len(paths)} inputs have no ground truth in {args.gt} "
+                f"(e.g. {unpaired[0].name}); PSNR/SSIM are over the other {len(pairs)}",
+                file=sys.stderr,
+            )
     if args.weights == "input":
         label = "input"
 
@@ -254,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         from pyisp_contrast.models import load_pretrained
 
         try:
-            device = resolve_device(args.device)
+            device = cli_device(args.device)
             model = load_pretrained(args.weights, device=device)
         except (OSError, ValueError, RuntimeError) as exc:
             return error(str(exc))
@@ -312,17 +350,17 @@ def run(args: argparse.Namespace) -> int:
 
 def run_restoration(args: argparse.Namespace, error: Callable[[str], int]) -> int:
     """``--task dehaze|derain``: PSNR/SSIM of input, classical baseline and model on synthetic pairs."""
+    from pyisp_contrast.cli._common import cli_device
     from pyisp_contrast.evaluation import (
         classical_baseline,
         evaluate_restoration,
         synthetic_pairs,
     )
     from pyisp_contrast.models import load_pretrained
-    from pyisp_contrast.train.distributed import resolve_device
 
     max_side = 512 if args.max_side is None else args.max_side
     try:
-        device = resolve_device(args.device)
+        device = cli_device(args.device)
         model = load_pretrained(args.weights, device=device)
         pairs = list(synthetic_pairs(args.synthetic, args.task, max_side=max_side, device=device))
     except (OSError, ValueError, RuntimeError) as exc:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from pyisp_contrast.cli import main
-from pyisp_contrast.core.io import read_image, write_image
+from pyisp_contrast.core.io import read_image, read_photo, read_png_text, write_image
 from pyisp_contrast.models import FastCurveEstimator, load_pretrained, save_pretrained
 
 
@@ -83,15 +87,20 @@ def test_max_side_and_globs(tmp_path, inputs, weights):
         assert im.size == (16, 12)
 
 
-def test_existing_outputs_kept_unless_overwrite(tmp_path, inputs, weights):
+def test_foreign_output_is_kept_and_stops_the_run_unless_overwrite(
+    tmp_path, inputs, weights, capsys
+):
     out = tmp_path / "out"
     out.mkdir()
     (out / "rgb.png").write_bytes(b"keep me")
     args = ["enhance", str(inputs / "rgb.png"), "-o", str(out), "--weights", str(weights), "-q"]
-    assert main(args) == 0
+    assert main(args) == 2
     assert (out / "rgb.png").read_bytes() == b"keep me"
+    err = capsys.readouterr().err
+    assert "was not written by pyisp-contrast enhance" in err and "--overwrite" in err
     assert main([*args, "--overwrite"]) == 0
     assert read_image(out / "rgb.png").shape == (3, 24, 32)
+    assert main(args) == 0  # now it is ours, made from this input: already there
 
 
 def test_refusals(tmp_path, inputs, weights, capsys):
@@ -105,7 +114,8 @@ def test_refusals(tmp_path, inputs, weights, capsys):
     write_image(other / "rgb.jpg", torch.rand(3, 8, 8))
     assert main(["enhance", str(inputs / "rgb.png"), str(other / "rgb.jpg"), "-o", str(tmp_path / "o"),
                  "--weights", str(weights)]) == 2  # fmt: skip
-    assert "both be written as rgb.png" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "would both be written as" in err and "different -o folders" in err
     assert main(["enhance", str(tmp_path / "nothing*.png"), "-o", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert (
@@ -160,3 +170,209 @@ def test_task_picks_its_default_weights(tmp_path, inputs, monkeypatch):
     for task in ("lowlight", "dehaze", "derain"):
         main(["enhance", str(inputs), "-o", str(tmp_path / task), "--task", task])
     assert asked == ["pie-physics", "dehaze-default", "derain-default"]
+
+
+# ------------------------------------------------------------------------- photos as they are shown
+
+
+def _cli(*args, weights=None):
+    extra = ["--weights", str(weights)] if weights is not None else []
+    return main(["enhance", *map(str, args), *extra, "--device", "cpu"])
+
+
+def test_phone_photo_comes_out_upright_with_its_icc_and_exif(tmp_path, weights):
+    # The case: stored 400x200 with EXIF Orientation=6, shown 200x400.
+    arr = np.full((200, 400, 3), 20, np.uint8)
+    arr[:, :40] = 90  # the stored left edge, the top as shown
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[271] = "PhoneMaker"
+    icc = bytearray(128)
+    icc[16:20], icc[36:40] = b"RGB ", b"acsp"
+    Image.fromarray(arr).save(tmp_path / "phone.jpg", exif=exif, icc_profile=bytes(icc))
+    out = tmp_path / "out"
+    assert _cli(tmp_path / "phone.jpg", "-o", out, "-q", weights=weights) == 0
+    with Image.open(out / "phone.png") as im:
+        assert im.size == (200, 400)
+        assert im.info.get("icc_profile") == bytes(icc)
+        kept = im.getexif()
+        assert kept[271] == "PhoneMaker" and kept.get(0x0112, 1) == 1
+    result = read_image(out / "phone.png")
+    assert float(result[:, :40].mean()) > float(result[:, -40:].mean())  # the bright edge on top
+
+
+def test_16bit_colour_stays_16bit(tmp_path, weights):
+    ramp = torch.linspace(0.0, 0.3, 600).expand(3, 4, 600).clone()
+    ramp[1] *= 0.8
+    write_image(tmp_path / "ramp16.png", ramp, bits=16)
+    out = tmp_path / "out"
+    assert _cli(tmp_path / "ramp16.png", "-o", out, "-q", weights=weights) == 0
+    photo = read_photo(out / "ramp16.png")
+    assert photo.info.bits == 16 and photo.info.channels == 3
+    assert len(torch.unique(photo.image[0, 0])) > 300  # more levels than 8 bits hold
+    model = load_pretrained(weights)
+    expected = model.enhance(read_image(tmp_path / "ramp16.png")[None])[0]
+    torch.testing.assert_close(photo.image, expected, atol=1 / 65535 + 1e-6, rtol=0)
+
+
+# ------------------------------------------------------------------------- outputs you can trust
+
+
+def _record(path):
+    return json.loads(read_png_text(path)["pyisp-contrast"])
+
+
+def test_output_records_what_it_was_made_from(tmp_path, inputs, weights):
+    out = tmp_path / "out"
+    assert _cli(inputs / "rgb.png", "-o", out, "--max-side", "20", "-q", weights=weights) == 0
+    rec = _record(out / "rgb.png")
+    src = inputs / "rgb.png"
+    assert rec["input"]["path"] == str(src.resolve())
+    assert rec["input"]["size"] == src.stat().st_size
+    assert rec["input"]["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert rec["model"]["weights"] == str(weights) and len(rec["model"]["sha256"]) == 64
+    assert rec["task"] == "lowlight" and rec["options"] == {"max_side": 20}
+
+
+def test_same_name_from_another_folder_is_not_already_there(tmp_path, weights, capsys):
+    # The case: a/x.png then b/x.jpg into one folder exited 0 with "1 already there".
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_image(tmp_path / "a" / "x.png", 0.2 * torch.rand(3, 16, 16))
+    write_image(tmp_path / "b" / "x.jpg", 0.2 * torch.rand(3, 16, 16))
+    out = tmp_path / "out"
+    assert _cli(tmp_path / "a" / "x.png", "-o", out, weights=weights) == 0
+    first = (out / "x.png").read_bytes()
+    capsys.readouterr()
+    assert _cli(tmp_path / "b" / "x.jpg", "-o", out, weights=weights) == 2
+    err = capsys.readouterr().err
+    assert f"was made from {(tmp_path / 'a' / 'x.png').resolve()}" in err
+    assert "nothing was done" in err and "--overwrite" in err
+    assert (out / "x.png").read_bytes() == first  # a's result is kept
+    assert _cli(tmp_path / "b" / "x.jpg", "-o", out, "--overwrite", weights=weights) == 0
+    assert _record(out / "x.png")["input"]["path"] == str((tmp_path / "b" / "x.jpg").resolve())
+
+
+def test_rerun_skips_only_the_same_job(tmp_path, inputs, weights, capsys):
+    out = tmp_path / "out"
+    src = inputs / "rgb.png"
+    assert _cli(src, "-o", out, weights=weights) == 0
+    capsys.readouterr()
+
+    def rerun(*extra, weights=weights):
+        assert _cli(src, "-o", out, *extra, weights=weights) == 0
+        return capsys.readouterr().err
+
+    assert "1 already there" in rerun()
+    # touched (or copied elsewhere) but the same bytes: still the same input
+    os.utime(src, ns=(1_000_000_000, 1_000_000_000))
+    assert "1 already there" in rerun()
+    copy = tmp_path / "moved" / "rgb.png"
+    copy.parent.mkdir()
+    copy.write_bytes(src.read_bytes())
+    assert _cli(copy, "-o", out, weights=weights) == 0
+    assert "1 already there" in capsys.readouterr().err
+    # other weights, task or options: made again
+    torch.manual_seed(5)
+    other = tmp_path / "other.pt"
+    save_pretrained(FastCurveEstimator(), other)
+    assert f"1 redone (made with other weights ({weights}))" in rerun(weights=other)
+    assert _record(out / "rgb.png")["model"]["weights"] == str(other)
+    assert "1 redone (made with --task lowlight)" in rerun("--task", "dehaze", weights=other)
+    assert "1 redone (made with other options (max_side=None))" in rerun(
+        "--task", "dehaze", "--max-side", "16", weights=other
+    )
+    # a new version of the same file: made again
+    write_image(src, 0.1 * torch.rand(3, 24, 32))
+    assert "1 redone (the input changed since)" in rerun("--task", "dehaze", "--max-side", "16",
+                                                          weights=other)  # fmt: skip
+    assert "1 redone (--overwrite)" in rerun("--task", "dehaze", "--max-side", "16", "--overwrite",
+                                             weights=other)  # fmt: skip
+
+
+def test_hidden_files_in_an_input_folder_are_ignored(tmp_path, inputs, weights):
+    (inputs / ".rgb.1a2b.partial.png").write_bytes(b"half a png")
+    (inputs / "._rgb.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    out = tmp_path / "out"
+    assert _cli(inputs, "-o", out, "-q", weights=weights) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "grey.png", "grey16.png", "palette.png", "rgb.png", "rgba.png",
+    ]  # fmt: skip
+
+
+def test_missing_input_is_reported_and_the_others_still_run(tmp_path, inputs, weights, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "not_there.jpg"
+    assert _cli(inputs / "rgb.png", missing, inputs / "grey.png", "-o", out, weights=weights) == 1
+    err = capsys.readouterr().err
+    assert f"{missing}: no such file" in err and "1 input(s) not found" in err
+    assert sorted(p.name for p in out.iterdir()) == ["grey.png", "rgb.png"]
+    # nothing at all to enhance is a usage error
+    assert _cli(missing, "-o", out, weights=weights) == 2
+
+
+# ------------------------------------------------------------------------- the output folder
+
+
+def test_unwritable_output_folder_stops_before_any_work(tmp_path, inputs, weights, capsys,
+                                                        monkeypatch):  # fmt: skip
+    import pyisp_contrast.cli._common as common
+    import pyisp_contrast.models as models
+
+    loaded = []
+    monkeypatch.setattr(models, "load_pretrained", lambda *a, **k: loaded.append(a))
+    (tmp_path / "a_file").write_text("x")
+    assert _cli(inputs, "-o", tmp_path / "a_file", weights=weights) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert _cli(inputs, "-o", tmp_path / "a_file" / "out", weights=weights) == 2
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(common.tempfile, "mkstemp", refuse)
+    assert _cli(inputs, "-o", tmp_path / "ro", weights=weights) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write to the output folder {tmp_path / 'ro'}: Permission denied" in err
+    assert "partial" not in err  # no internal temporary file named
+    assert loaded == []  # found before the model was even loaded
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
+def test_read_only_output_folder(tmp_path, inputs, weights, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert _cli(inputs, "-o", ro, weights=weights) == 2
+        assert "Permission denied" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o700)
+
+
+# ------------------------------------------------------------------------- clear messages
+
+
+def test_bad_device_is_a_usage_error(tmp_path, inputs, weights, capsys):
+    assert main(["enhance", str(inputs), "-o", str(tmp_path / "o"), "--device", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "--device 'bogus' is not a device name; use auto, cpu, cuda or cuda:N" in err
+    assert "Traceback" not in err
+    if not torch.cuda.is_available():
+        assert main(["enhance", str(inputs), "-o", str(tmp_path / "o"), "--device", "cuda"]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_missing_extras_are_named_before_any_work(tmp_path, inputs, monkeypatch, capsys):
+    import sys
+
+    (tmp_path / "clip.mp4").write_bytes(b"\0\0\0\x18ftypmp42")
+    (tmp_path / "photo.heic").write_bytes(b"\0\0\0\x18ftypheic")
+    out = tmp_path / "out"
+    monkeypatch.setitem(sys.modules, "av", None)  # as if not installed
+    assert main(["enhance", str(tmp_path / "clip.mp4"), str(inputs), "-o", str(out)]) == 2
+    assert "install with pip install -e '.[video]'" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    assert main(["enhance", str(tmp_path / "photo.heic"), "-o", str(out)]) == 2
+    assert "install with pip install -e '.[heic]'" in capsys.readouterr().err
+    assert not out.exists()

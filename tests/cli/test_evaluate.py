@@ -81,3 +81,53 @@ def test_restoration_task_needs_synthetic_folder(tmp_path, capsys):
     assert "--synthetic" in capsys.readouterr().err
     assert main(["evaluate"]) == 2
     assert "--low" in capsys.readouterr().err
+
+
+def test_ground_truth_with_no_matching_names_is_an_error(tmp_path, capsys):
+    low, gt = _folders(tmp_path)
+    for p in gt.iterdir():
+        p.rename(p.with_name(f"gt_{p.name}"))
+    assert main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", "input"]) == 2
+    err = capsys.readouterr().err
+    assert "no ground truth has the name of an input" in err
+    assert "inputs: p0, p1" in err and "ground truth: gt_p0, gt_p1" in err
+
+
+def test_partly_matching_ground_truth_is_noted(tmp_path, capsys):
+    low, gt = _folders(tmp_path)
+    (gt / "p1.png").unlink()
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", "input",
+                 "-o", str(out)]) == 0  # fmt: skip
+    assert "1 of 2 inputs have no ground truth" in capsys.readouterr().err
+    rows = json.loads((out / "metrics.json").read_text())["images"]
+    assert ["psnr" in r for r in rows] == [True, False]
+
+
+def test_ground_truth_of_another_size_is_an_error(tmp_path, capsys):
+    low, gt = _folders(tmp_path)
+    write_image(gt / "p1.png", torch.rand(3, 80, 200))  # another size and aspect
+    assert main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", "input"]) == 1
+    err = capsys.readouterr().err
+    assert f"its ground truth {gt / 'p1.png'} is 200x80 px but the input is 130x100" in err
+
+
+def test_ground_truth_is_resized_like_the_input(tmp_path, capsys):
+    low, gt = tmp_path / "low", tmp_path / "gt"
+    clean = torch.rand(3, 200, 260, generator=torch.Generator().manual_seed(1))
+    write_image(gt / "p.png", clean)
+    write_image(low / "p.png", clean)
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--low", str(low), "--gt", str(gt), "--weights", "input",
+                 "--max-side", "130", "-o", str(out)]) == 0  # fmt: skip
+    (row,) = json.loads((out / "metrics.json").read_text())["images"]
+    assert row["size"] == [100, 130]
+    assert row["psnr"] > 60  # the same pixels, resized the same way
+
+
+def test_bad_device_is_a_usage_error(tmp_path, capsys):
+    low, _ = _folders(tmp_path)
+    assert main(["evaluate", "--low", str(low), "--device", "bogus"]) == 2
+    assert "--device 'bogus' is not a device name" in capsys.readouterr().err
+    assert main(["evaluate", "--task", "dehaze", "--synthetic", str(low), "--device", "nope"]) == 2
+    assert "--device 'nope' is not a device name" in capsys.readouterr().err
