@@ -112,3 +112,17 @@ def test_fewer_usable_images_than_a_batch_or_none_at_all_are_clear_errors(tmp_pa
     assert main(["train", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "none of the 2 image files" in err and str(broken) in err
+
+
+def test_bad_device_is_a_usage_error(tmp_path, capsys):
+    cfg = _setup(tmp_path)
+    assert main(["train", "--config", str(cfg), "--device", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "--device 'bogus' is not a device name; use auto, cpu, cuda or cuda:N" in err
+    cfg_bad = _setup(tmp_path / "b", device="gpu0")
+    assert main(["train", "--config", str(cfg_bad)]) == 2
+    assert f"{cfg_bad}: device 'gpu0' is not a device name" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["train", "--config", str(cfg), "--device", "cuda"]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # nothing started
