@@ -2,19 +2,24 @@
 
 - :mod:`~pyisp_contrast.isp.curves`: differentiable tone curves (gamma, sRGB, exposure, Reinhard,
   Hable, ACES, PIE's log curve, Zero-DCE's light-enhancement curve, sigmoid contrast, HSV value).
-- :mod:`~pyisp_contrast.isp.bank`: the Bag of Curves (exposure negatives with a record of the draw).
-- :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis.
+- :mod:`~pyisp_contrast.isp.bags`: bags of degradations (random negatives with a record of the
+  draw: families, records, bags), with the bags of haze and rain.
+- :mod:`~pyisp_contrast.isp.bank`: the Bag of Curves, the bags' one-parameter case (exposure
+  negatives from tone curves).
+- :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis (the haze
+  model's defaults, :data:`HAZE_DEFAULTS`, are shared with the haze bag).
 - :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
-- :mod:`~pyisp_contrast.isp.bags`: bags of haze and rain (physical negatives in the Bag of Curves' form).
 """
 
 from .bags import (
+    HAZE_DEFAULTS,
     RAIN_REGIMES,
     BagOfHaze,
     BagOfRain,
     DegradationBag,
     DegradationFamily,
     DegradationRecord,
+    HazeDefaults,
     haze_families,
     rain_families,
 )
@@ -93,6 +98,7 @@ from .denoise import (
 )
 
 __all__ = [
+    "HAZE_DEFAULTS",
     "OVER",
     "POW_EPS",
     "RAIN_REGIMES",
@@ -112,6 +118,7 @@ __all__ = [
     "Gamma",
     "Hable",
     "Haze",
+    "HazeDefaults",
     "InverseAces",
     "InverseExposure",
     "InverseGamma",

@@ -6,11 +6,13 @@ bad exposure by ISP tone curves drawn from a *Bag of Curves* (BoC). Tone curves 
 [0, 1] onto [0, 1], so a negative looks like the same scene photographed with a wrong exposure or
 tone mapping, never like a different scene.
 
-A bank holds :class:`CurveFamily` objects (a curve, a one-number parameter distribution per
-exposure direction). :func:`sample_negatives` (and its module twin :class:`BagOfCurves`) draws, for
-each image and each of ``k`` negatives, an exposure direction, a family able to produce it and a
-parameter, applies the curves in one vectorised pass per family, and returns the negatives with a
-:class:`CurveRecord` saying what was drawn, so a run can be logged and reproduced
+The Bag of Curves is the one-parameter case of the bags of :mod:`pyisp_contrast.isp.bags`: a
+:class:`CurveFamily` is a :class:`~pyisp_contrast.isp.bags.DegradationFamily` whose degradation is a
+tone curve with one number for parameter, drawn per exposure direction; :class:`BagOfCurves` is a
+:class:`~pyisp_contrast.isp.bags.DegradationBag` of them (and :func:`sample_negatives` its function
+form). For each image and each of ``k`` negatives it draws an exposure direction, a family able to
+produce it and a parameter, applies the curves in one vectorised pass per family, and returns the
+negatives with a :class:`CurveRecord` saying what was drawn, so a run can be logged and reproduced
 (:func:`apply_record`).
 
 Speed: when every family of the bank is a built-in curve (``CurveFamily.kernel_op``, true of the
@@ -27,22 +29,26 @@ which case the record's ``difference`` tells which negatives fall short.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from pyisp_contrast.core.checks import (
-    RANGE_TOLERANCE,
-    check_generator,
-    check_image,
-    value_checks,
-    value_checks_enabled,
+from pyisp_contrast.core.checks import RANGE_TOLERANCE, value_checks_enabled
+
+from .bags import (
+    OVER,
+    UNDER,
+    DegradationBag,
+    DegradationFamily,
+    DegradationRecord,
+    Degrade,
+    Runner,
+    luma,
 )
-
 from .curves import gamma, log_curve, value_curve
 
 __all__ = [
@@ -57,31 +63,17 @@ __all__ = [
     "sample_negatives",
 ]
 
-#: Exposure label of a darkened negative.
-UNDER = 0
-#: Exposure label of a brightened negative.
-OVER = 1
-
 #: Default margin: mean absolute luma difference between a negative and its positive.
 DEFAULT_MIN_DIFFERENCE = 0.1
 
 #: Built-in curves the fused CPU kernel computes, by ``CurveFamily.kernel_op`` name.
 _KERNEL_OPS = {"value_power": 0, "gamma": 1, "log_curve": 2}
 
+#: ``sampler(generator, n, device, dtype, exposure) -> (n,) parameters``.
 Sampler = Callable[[torch.Generator | None, int, torch.device, torch.dtype, Tensor], Tensor]
 
-
-def luma(images: Tensor) -> Tensor:
-    """Rec. 601 luma ``0.299 R + 0.587 G + 0.114 B`` as ``(B, 1, H, W)`` (grey input is returned).
-
-    Example:
-        >>> luma(torch.ones(1, 3, 2, 2)).shape
-        torch.Size([1, 1, 2, 2])
-    """
-    if images.shape[-3] == 1:
-        return images
-    w = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=images.dtype)
-    return (images * w.view(3, 1, 1)).sum(dim=-3, keepdim=True)
+#: Name of a curve's one parameter among a bag's parameters.
+_PARAM = "param"
 
 
 def _uniform_sampler(
@@ -107,8 +99,22 @@ def _uniform_sampler(
 
 
 @dataclass(frozen=True)
-class CurveFamily:
+class _OneParameter:
+    """``apply`` of a :class:`CurveFamily`: the curve with the family's one parameter."""
+
+    curve: Callable[[Tensor, Tensor], Tensor]
+
+    def __call__(self, images: Tensor, params: dict[str, Tensor]) -> Tensor:
+        return self.curve(images, params[_PARAM])
+
+
+@dataclass(frozen=True, init=False, repr=False)
+class CurveFamily(DegradationFamily):
     """A family of tone curves with a one-number parameter and its distribution.
+
+    The one-parameter case of :class:`~pyisp_contrast.isp.bags.DegradationFamily`: its
+    degradation is ``curve(images, params)`` and its sampler draws one number per negative,
+    recorded as the parameter ``"param"`` (:attr:`CurveRecord.params`).
 
     Args:
         name: short identifier used in records and logs.
@@ -132,11 +138,30 @@ class CurveFamily:
         (0, 1)
     """
 
-    name: str
-    curve: Callable[[Tensor, Tensor], Tensor]
-    sampler: Sampler
+    apply: Degrade = field(init=False, repr=False, compare=False)
+    sampler: Sampler  # type: ignore[assignment]
     directions: tuple[int, ...] = (UNDER, OVER)
+    curve: Callable[[Tensor, Tensor], Tensor] = field(default=None)  # type: ignore[assignment]
     kernel_op: str | None = None
+
+    def __init__(
+        self,
+        name: str,
+        curve: Callable[[Tensor, Tensor], Tensor],
+        sampler: Sampler,
+        directions: tuple[int, ...] = (UNDER, OVER),
+        kernel_op: str | None = None,
+    ) -> None:
+        for key, value in (
+            ("name", name),
+            ("curve", curve),
+            ("sampler", sampler),
+            ("directions", directions),
+            ("kernel_op", kernel_op),
+            ("apply", _OneParameter(curve)),
+        ):
+            object.__setattr__(self, key, value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.kernel_op is not None and self.kernel_op not in _KERNEL_OPS:
@@ -148,15 +173,35 @@ class CurveFamily:
             raise ValueError("`name` must be a non-empty string.")
         if not callable(self.curve):
             raise TypeError(f"`curve` of family {self.name!r} must be callable.")
-        if not callable(self.sampler):
-            raise TypeError(f"`sampler` of family {self.name!r} must be callable.")
-        dirs = tuple(self.directions)
-        if not dirs or any(d not in (UNDER, OVER) for d in dirs) or len(set(dirs)) != len(dirs):
+        if self.directions is None:
             raise ValueError(
-                f"`directions` of family {self.name!r} must be a non-empty subset of (UNDER, OVER) = "
-                f"(0, 1), got {self.directions!r}."
+                f"`directions` of family {self.name!r} must be a non-empty subset of (UNDER, OVER) "
+                "= (0, 1), got None."
             )
-        object.__setattr__(self, "directions", dirs)
+        super().__post_init__()
+
+    def __repr__(self) -> str:
+        return (
+            f"CurveFamily(name={self.name!r}, curve={self.curve!r}, sampler={self.sampler!r}, "
+            f"directions={self.directions!r}, kernel_op={self.kernel_op!r})"
+        )
+
+    def draw(
+        self,
+        generator: torch.Generator | None,
+        n: int,
+        device: torch.device,
+        dtype: torch.dtype,
+        direction: Tensor | None = None,
+    ) -> dict[str, Tensor]:
+        """``{"param": (n,)}``: the sampler's parameters for the exposure labels ``direction``."""
+        p = self.sampler(generator, n, device, dtype, direction)
+        if not isinstance(p, Tensor) or p.shape != (n,):
+            raise ValueError(
+                f"sampler of family {self.name!r} must return a ({n},) tensor, "
+                f"got {getattr(p, 'shape', type(p).__name__)}."
+            )
+        return {_PARAM: p.to(device=device, dtype=dtype)}
 
     @classmethod
     def uniform(
@@ -243,9 +288,13 @@ def pie_families() -> list[CurveFamily]:
 # ------------------------------------------------------------------------------------------ record
 
 
-@dataclass
-class CurveRecord:
+@dataclass(init=False, repr=False)
+class CurveRecord(DegradationRecord):
     """What the bank drew for each negative; all tensors are ``(B, K)``.
+
+    The one-parameter case of :class:`~pyisp_contrast.isp.bags.DegradationRecord`: ``params``
+    holds the curve parameter itself (:meth:`named_params` gives it as ``{"param": params}``) and
+    the direction is called ``exposure``.
 
     Attributes:
         family: index into ``names`` of the family applied.
@@ -257,15 +306,59 @@ class CurveRecord:
         difference: mean absolute luma difference between negative and positive.
     """
 
-    family: Tensor
-    names: tuple[str, ...]
-    params: Tensor
-    exposure: Tensor
-    difference: Tensor = field(default_factory=lambda: torch.empty(0))
+    params: Tensor  # type: ignore[assignment]
 
-    def family_names(self) -> list[list[str]]:
-        """Family names as a ``B x K`` nested list."""
-        return [[self.names[i] for i in row] for row in self.family.tolist()]
+    def __init__(
+        self,
+        family: Tensor,
+        names: tuple[str, ...],
+        params: Tensor,
+        exposure: Tensor | None = None,
+        difference: Tensor | None = None,
+        *,
+        direction: Tensor | None = None,
+    ) -> None:
+        if exposure is not None and direction is not None:
+            raise TypeError("give `exposure` or its generic name `direction`, not both.")
+        exposure = direction if exposure is None else exposure
+        if exposure is None:
+            raise TypeError("CurveRecord needs `exposure`, the (B, K) exposure labels.")
+        self.family = family
+        self.names = names
+        self.params = params
+        self.direction = exposure
+        self.difference = torch.empty(0) if difference is None else difference
+
+    @property
+    def exposure(self) -> Tensor:
+        """The exposure labels (the record's ``direction``)."""
+        assert self.direction is not None
+        return self.direction
+
+    @exposure.setter
+    def exposure(self, value: Tensor) -> None:
+        self.direction = value
+
+    def __repr__(self) -> str:
+        return (
+            f"CurveRecord(family={self.family!r}, names={self.names!r}, params={self.params!r}, "
+            f"exposure={self.direction!r}, difference={self.difference!r})"
+        )
+
+    @classmethod
+    def _from_draws(
+        cls,
+        family: Tensor,
+        names: tuple[str, ...],
+        params: dict[str, Tensor],
+        direction: Tensor | None,
+        difference: Tensor,
+    ) -> CurveRecord:
+        return cls(family, names, params[_PARAM], direction, difference)
+
+    def named_params(self) -> dict[str, Tensor]:
+        """``{"param": params}``: the parameter by name, as a bag replays it."""
+        return {_PARAM: self.params}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python containers (JSON-serialisable)."""
@@ -279,26 +372,10 @@ class CurveRecord:
 
     def as_rows(self) -> list[dict[str, Any]]:
         """One dict per negative: ``image, k, family, param, exposure ('under'/'over'), difference``."""
-        rows = []
-        fam, par = self.family.tolist(), self.params.detach().double().cpu().tolist()
-        exp = self.exposure.tolist()
-        diff = self.difference.detach().double().cpu().tolist() if self.difference.numel() else None
-        for b, row in enumerate(fam):
-            for k, f in enumerate(row):
-                rows.append(
-                    {
-                        "image": b,
-                        "k": k,
-                        "family": self.names[f],
-                        "param": par[b][k],
-                        "exposure": "over" if exp[b][k] == OVER else "under",
-                        "difference": None if diff is None else diff[b][k],
-                    }
-                )
-        return rows
+        return self._rows("exposure", always_difference=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CurveRecord:
+    def from_dict(cls, d: Mapping[str, Any]) -> CurveRecord:
         """Rebuild a record written by :meth:`to_dict`."""
         return cls(
             family=torch.tensor(d["family"], dtype=torch.long),
@@ -310,36 +387,6 @@ class CurveRecord:
 
 
 # ------------------------------------------------------------------------------------------ sampling
-
-
-def _check_families(families: Sequence[CurveFamily]) -> list[CurveFamily]:
-    fams = list(families)
-    if not fams:
-        raise ValueError("`families` is empty; give at least one CurveFamily.")
-    for f in fams:
-        if not isinstance(f, CurveFamily):
-            raise TypeError(f"`families` must hold CurveFamily objects, got {type(f).__name__}.")
-    names = [f.name for f in fams]
-    if len(set(names)) != len(names):
-        raise ValueError(f"family names must be unique, got {names}.")
-    return fams
-
-
-def _apply(x: Tensor, fams: list[CurveFamily], fam_idx: Tensor, params: Tensor) -> Tensor:
-    """Apply family ``fam_idx[n]`` with ``params[n]`` to ``x[n]``; one call per family."""
-    out = None
-    for i, fam in enumerate(fams):
-        sel = (fam_idx == i).nonzero().flatten()
-        if sel.numel() == 0:
-            continue
-        y = fam.curve(x.index_select(0, sel), params.index_select(0, sel)).to(x.dtype)
-        if sel.numel() == x.shape[0]:
-            return y
-        if out is None:
-            out = y.new_empty(x.shape)
-        out = out.index_copy(0, sel, y)
-    assert out is not None  # every negative has a family
-    return out
 
 
 #: The fused kernel is used from this many negative elements (N * C * H * W) up: below it the
@@ -357,14 +404,11 @@ def _use_kernel(x: Tensor, fams: list[CurveFamily], n_neg: int) -> bool:
     )
 
 
-def _run(
-    x: Tensor, src: Tensor, fams: list[CurveFamily], fam_idx: Tensor, params: Tensor, fused: bool
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Negatives of ``x[src]`` and their mean absolute luma difference; input stats when fused."""
-    if not fused:
-        xs = x.index_select(0, src)
-        neg = _apply(xs, fams, fam_idx, params)
-        return neg, _mean_abs_luma_diff(neg, xs), None
+def _fused_run(
+    x: Tensor, src: Tensor, fams: list[CurveFamily], fam_idx: Tensor, params: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Negatives of ``x[src]``, their mean absolute luma difference and ``x``'s value statistics
+    (min, max, count of non-finite values), in one pass of the fused CPU kernel."""
     from . import _boc_kernel as K
     from .curves import _VALUE_EPS, POW_EPS
 
@@ -397,49 +441,6 @@ def _run(
     return out, diff, stats
 
 
-def _draw(
-    fams: list[CurveFamily],
-    exposure: Tensor,
-    generator: torch.Generator | None,
-    device: torch.device,
-    dtype: torch.dtype,
-    names: Sequence[str],
-) -> tuple[Tensor, Tensor]:
-    """Draw a family (uniform among those supporting the direction) and a parameter per label."""
-    n = exposure.shape[0]
-    fam_idx = torch.empty(n, dtype=torch.long, device=device)
-    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
-    for d in (UNDER, OVER):
-        eligible = [i for i, f in enumerate(fams) if d in f.directions]
-        mask = exposure == d
-        if not eligible:
-            if bool(mask.any()):
-                raise ValueError(
-                    f"no family in {list(names)} produces {'over' if d else 'under'}-exposure."
-                )
-            continue
-        choice = (u * len(eligible)).long().clamp_max(len(eligible) - 1)
-        table = torch.tensor(eligible, dtype=torch.long, device=device)
-        fam_idx = torch.where(mask, table[choice], fam_idx)
-    params = torch.empty(n, dtype=dtype, device=device)
-    for i, fam in enumerate(fams):
-        sel = (fam_idx == i).nonzero().flatten()
-        if sel.numel() == 0:
-            continue
-        p = fam.sampler(generator, int(sel.numel()), device, dtype, exposure.index_select(0, sel))
-        if not isinstance(p, Tensor) or p.shape != (sel.numel(),):
-            raise ValueError(
-                f"sampler of family {fam.name!r} must return a ({sel.numel()},) tensor, "
-                f"got {getattr(p, 'shape', type(p).__name__)}."
-            )
-        params = params.index_copy(0, sel, p.to(device=device, dtype=dtype))
-    return fam_idx, params
-
-
-def _mean_abs_luma_diff(a: Tensor, b: Tensor) -> Tensor:
-    return (luma(a) - luma(b)).abs().flatten(1).mean(dim=1)
-
-
 def sample_negatives(
     images: Tensor,
     families: Sequence[CurveFamily],
@@ -458,6 +459,7 @@ def sample_negatives(
     uniformly among those that can produce it, and a parameter from the family's sampler. Negatives
     closer to their positive than ``min_difference`` (mean absolute luma difference) are redrawn up
     to ``max_tries`` times in the same direction, then up to ``max_tries`` times in the other one.
+    The same call as ``BagOfCurves(families, ...).sample(images, k, generator)``.
 
     Args:
         images: positives ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
@@ -486,90 +488,15 @@ def sample_negatives(
         >>> bool((rec.difference >= 0.1).all())
         True
     """
-    fams = _check_families(families)
-    with value_checks(False):
-        x, unb = check_image(images, "images")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"`k` must be a positive int (negatives per image), got {k!r}.")
-    fused = _use_kernel(x, fams, x.shape[0] * k)
-    if not fused:
-        # The fused kernel gathers the value statistics in its own pass; elsewhere check now.
-        check_image(x, "images")
-    names = tuple(f.name for f in fams)
-    if not 0.0 <= float(under_ratio) <= 1.0:
-        raise ValueError(f"`under_ratio` must lie in [0, 1], got {under_ratio}.")
-    if not 0.0 <= float(min_difference) < 1.0:
-        raise ValueError(f"`min_difference` must lie in [0, 1), got {min_difference}.")
-    if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 0:
-        raise ValueError(f"`max_tries` must be a non-negative int, got {max_tries!r}.")
-    generator = check_generator(generator, x.device)
-    supported = {d for f in fams for d in f.directions}
-    ratio = float(under_ratio)
-    if supported != {UNDER, OVER}:
-        # A bank that only darkens (or only brightens) draws that direction always; asking for
-        # nothing but the other one is a contradiction.
-        only = next(iter(supported))
-        if ratio == (1.0 if only == OVER else 0.0):
-            missing = "under" if only == OVER else "over"
-            raise ValueError(
-                f"`under_ratio`={under_ratio} asks for {missing}-exposure only, but no family in "
-                f"{list(names)} produces {missing}-exposure."
-            )
-        ratio = 1.0 if only == UNDER else 0.0
-    b = x.shape[0]
-    n = b * k
-    device, dtype = x.device, x.dtype
-
-    # Negative n = image n // k, draw n % k.
-    src = torch.arange(b, device=device).repeat_interleave(k)
-    checks_on = value_checks_enabled()
-    with value_checks(False):  # images are checked once, above or by the kernel
-        if per_image:
-            exposure = _exposure_labels(n, ratio, generator, device)
-            fam_idx, params = _draw(fams, exposure, generator, device, dtype, names)
-        else:
-            exposure_k = _exposure_labels(k, ratio, generator, device)
-            fam_k, params_k = _draw(fams, exposure_k, generator, device, dtype, names)
-            exposure, fam_idx, params = (t.repeat(b) for t in (exposure_k, fam_k, params_k))
-        neg, diff, stats = _run(x, src, fams, fam_idx, params, fused)
-        if stats is not None and checks_on:
-            _check_stats(stats)
-
-        if min_difference > 0:
-            for attempt in range(2 * max_tries):
-                bad = (diff < min_difference).nonzero().flatten()
-                if bad.numel() == 0:
-                    break
-                if attempt == max_tries and len(supported) == 2:
-                    # This direction cannot move these images enough (e.g. brightening a
-                    # near-white photo): try the other one.
-                    flipped = 1 - exposure.index_select(0, bad)
-                    exposure = exposure.index_copy(0, bad, flipped)
-                e_bad = exposure.index_select(0, bad)
-                f_new, p_new = _draw(fams, e_bad, generator, device, dtype, names)
-                y_new, d_new, _ = _run(x, src.index_select(0, bad), fams, f_new, p_new, fused)
-                fam_idx = fam_idx.index_copy(0, bad, f_new)
-                params = params.index_copy(0, bad, p_new)
-                neg = neg.index_copy(0, bad, y_new)
-                diff = diff.index_copy(0, bad, d_new)
-            short = (diff < min_difference).nonzero().flatten()
-            if strict and short.numel():
-                imgs = sorted({int(i) // k for i in short.tolist()})
-                raise ValueError(
-                    f"images {imgs} cannot be moved by `min_difference`={min_difference} by any family "
-                    f"of {list(names)} (flat black or nearly flat images?); drop them, lower "
-                    "`min_difference`, or pass strict=False and inspect record.difference."
-                )
-
-    record = CurveRecord(
-        family=fam_idx.reshape(b, k),
-        names=names,
-        params=params.detach().reshape(b, k),
-        exposure=exposure.reshape(b, k),
-        difference=diff.detach().reshape(b, k),
+    bank = BagOfCurves(
+        families,
+        under_ratio,
+        per_image,
+        min_difference,
+        max_tries=max_tries,
+        strict=strict,
     )
-    neg = neg.reshape(b, k, *x.shape[1:])
-    return (neg[0] if unb else neg), record
+    return bank.sample(images, k=k, generator=generator)
 
 
 def _check_stats(stats: Tensor) -> None:
@@ -585,15 +512,10 @@ def _check_stats(stats: Tensor) -> None:
         )
 
 
-def _exposure_labels(
-    n: int, under_ratio: float, generator: torch.Generator | None, device: torch.device
-) -> Tensor:
-    u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
-    return (u >= float(under_ratio)).long()
-
-
 def apply_record(images: Tensor, families: Sequence[CurveFamily], record: CurveRecord) -> Tensor:
     """Re-apply the draws of ``record`` to ``images``: reproduces :func:`sample_negatives`' output.
+
+    The same call as ``BagOfCurves(families).apply_record(images, record)``.
 
     Args:
         images: the positives ``(B, C, H, W)`` (or ``(C, H, W)`` for a ``(1, K)`` record).
@@ -603,33 +525,21 @@ def apply_record(images: Tensor, families: Sequence[CurveFamily], record: CurveR
     Returns:
         ``(B, K, C, H, W)`` negatives (``(K, C, H, W)`` for unbatched input).
     """
-    x, unb = check_image(images, "images")
-    fams = _check_families(families)
-    names = tuple(f.name for f in fams)
-    if tuple(record.names) != names:
-        raise ValueError(f"record was drawn from families {list(record.names)}, not {list(names)}.")
-    if record.family.ndim != 2 or record.family.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"record holds {tuple(record.family.shape)} draws but `images` has batch {x.shape[0]}."
-        )
-    b, k = record.family.shape
-    src = torch.arange(b, device=x.device).repeat_interleave(k)
-    fam_idx = record.family.reshape(-1).to(x.device)
-    params = record.params.reshape(-1).to(device=x.device, dtype=x.dtype)
-    with value_checks(False):
-        neg, _, _ = _run(x, src, fams, fam_idx, params, _use_kernel(x, fams, b * k))
-        neg = neg.reshape(b, k, *x.shape[1:])
-    return neg[0] if unb else neg
+    return BagOfCurves(families).apply_record(images, record)
 
 
-class BagOfCurves(nn.Module):
-    """Module form of :func:`sample_negatives`: holds the bank and its options.
+class BagOfCurves(DegradationBag):
+    """A bag of tone-curve families: exposure negatives with a :class:`CurveRecord`.
 
-    ``forward(images, k=1, generator=None)`` and :meth:`sample` are the same call.
+    The :class:`~pyisp_contrast.isp.bags.DegradationBag` of :class:`CurveFamily` objects, with a
+    margin on by default. ``forward(images, k=1, generator=None)`` and :meth:`sample` are the same
+    call; :func:`sample_negatives` is its function form.
 
     Args:
         families: curve families (see :func:`pie_families` and :meth:`pie`).
         under_ratio, per_image, min_difference, max_tries, strict: see :func:`sample_negatives`.
+        weights: relative odds of the families among those able to produce the direction drawn;
+            ``None`` (default): equal odds.
 
     Example:
         >>> boc = BagOfCurves.pie()
@@ -638,6 +548,12 @@ class BagOfCurves(nn.Module):
         >>> neg.shape, rec.exposure.shape
         (torch.Size([4, 2, 3, 16, 16]), torch.Size([4, 2]))
     """
+
+    family_type = CurveFamily
+    record_type = CurveRecord
+    measure_difference = True
+
+    families: list[CurveFamily]
 
     def __init__(
         self,
@@ -648,55 +564,69 @@ class BagOfCurves(nn.Module):
         *,
         max_tries: int = 8,
         strict: bool = True,
+        weights: Sequence[float] | None = None,
     ) -> None:
-        super().__init__()
-        self.families = _check_families(families)
-        if not 0.0 <= float(under_ratio) <= 1.0:
-            raise ValueError(f"`under_ratio` must lie in [0, 1], got {under_ratio}.")
-        if not 0.0 <= float(min_difference) < 1.0:
-            raise ValueError(f"`min_difference` must lie in [0, 1), got {min_difference}.")
-        self.under_ratio = float(under_ratio)
-        self.per_image = bool(per_image)
-        self.min_difference = float(min_difference)
-        self.max_tries = max_tries
-        self.strict = strict
+        super().__init__(
+            families,
+            weights,
+            under_ratio=under_ratio,
+            per_image=per_image,
+            min_difference=min_difference,
+            max_tries=max_tries,
+            strict=strict,
+        )
+
+    def _check_weights(self, weights: Sequence[float] | None) -> Tensor | None:
+        # Equal odds draw family floor(u * m) of the m able ones, as the bank always has.
+        return None if weights is None else super()._check_weights(weights)
 
     @classmethod
     def pie(cls, **kwargs: Any) -> BagOfCurves:
         """The bank of PIE's released code (:func:`pie_families`), dark or bright with equal odds."""
         return cls(pie_families(), **kwargs)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.families)
+    def _runner(self, x: Tensor, n: int) -> Runner:
+        if not _use_kernel(x, self.families, n):
+            return super()._runner(x, n)
+        # The fused kernel gathers the value statistics in its own pass: check them after the
+        # first one (as check_image would have, before it).
+        checks_on = value_checks_enabled()
+        first = [True]
+
+        def run(
+            src: Tensor, fam_idx: Tensor, params: dict[str, Tensor]
+        ) -> tuple[Tensor, Tensor | None]:
+            neg, diff, stats = _fused_run(x, src, self.families, fam_idx, params[_PARAM])
+            if first[0] and checks_on:
+                _check_stats(stats)
+            first[0] = False
+            return neg, diff
+
+        return run
 
     def sample(
         self, images: Tensor, k: int = 1, generator: torch.Generator | None = None
     ) -> tuple[Tensor, CurveRecord]:
         """Draw ``k`` negatives per image; see :func:`sample_negatives`."""
-        return sample_negatives(
-            images,
-            self.families,
-            k=k,
-            under_ratio=self.under_ratio,
-            per_image=self.per_image,
-            min_difference=self.min_difference,
-            max_tries=self.max_tries,
-            strict=self.strict,
-            generator=generator,
-        )
+        neg, record = super().sample(images, k, generator)
+        return neg, record  # type: ignore[return-value]
 
     def forward(
         self, images: Tensor, k: int = 1, generator: torch.Generator | None = None
     ) -> tuple[Tensor, CurveRecord]:
         return self.sample(images, k=k, generator=generator)
 
-    def apply_record(self, images: Tensor, record: CurveRecord) -> Tensor:
+    def apply_record(self, images: Tensor, record: DegradationRecord) -> Tensor:
         """Reproduce the negatives of ``record``; see :func:`apply_record`."""
-        return apply_record(images, self.families, record)
+        return super().apply_record(images, record)
 
     def extra_repr(self) -> str:
+        w = (
+            ""
+            if self.weights is None
+            else f", weights={[round(v, 3) for v in self.weights.tolist()]}"
+        )
         return (
             f"families={list(self.names)}, under_ratio={self.under_ratio}, per_image={self.per_image}, "
-            f"min_difference={self.min_difference}"
+            f"min_difference={self.min_difference}{w}"
         )

@@ -33,6 +33,7 @@ from pyisp_contrast.core.checks import (
     value_checks_enabled,
 )
 
+from ._haze import HAZE_DEFAULTS, ramp_depth, tinted_airlight
 from .curves import linear_to_srgb, srgb_to_linear
 
 __all__ = [
@@ -394,21 +395,20 @@ def inverse_scatter(
 
 
 def _ramp_depth(b: int, h: int, w: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
-    """A smooth depth proxy in [0, 1]: a planar ramp in a random direction (sky/far side at 1)."""
+    """A smooth depth proxy in [0, 1]: a planar ramp in a random direction (sky/far side at 1).
+
+    The ``ramp`` layout of the haze bag (:func:`~pyisp_contrast.isp.bags.haze_families`) at
+    ``near = 0``.
+    """
     theta = 2 * math.pi * torch.rand(b, generator=generator, device=like.device, dtype=like.dtype)
-    ys = torch.linspace(-1.0, 1.0, h, device=like.device, dtype=like.dtype).view(1, h, 1)
-    xs = torch.linspace(-1.0, 1.0, w, device=like.device, dtype=like.dtype).view(1, 1, w)
-    d = torch.cos(theta).view(b, 1, 1) * xs + torch.sin(theta).view(b, 1, 1) * ys
-    lo = d.flatten(1).amin(1).view(b, 1, 1)
-    hi = d.flatten(1).amax(1).view(b, 1, 1)
-    return ((d - lo) / (hi - lo).clamp_min(1e-12)).unsqueeze(1)
+    return ramp_depth(theta, h, w, like)
 
 
 def haze(
     images: Tensor,
     transmission: float | Tensor | None = None,
-    airlight: Range = (0.7, 1.0),
-    beta_range: Range = (0.5, 2.0),
+    airlight: Range = HAZE_DEFAULTS.airlight,
+    beta_range: Range = HAZE_DEFAULTS.beta,
     depth: Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -417,7 +417,9 @@ def haze(
     :math:`I = J t + A (1 - t)`, :math:`t = e^{-\beta d}`. Without ``depth`` a smooth proxy is used:
     a planar ramp in a random direction rescaled to [0, 1] (a far side and a near side, as in
     outdoor scenes). Airlight is grey-ish: a level drawn from ``airlight`` plus a small per-channel
-    tint of at most 0.03 when the level is drawn from a range.
+    tint of at most ``HAZE_DEFAULTS.tint`` (0.03) when the level is drawn from a range. The
+    default ranges are the haze model's (:data:`~pyisp_contrast.isp.bags.HAZE_DEFAULTS`), shared
+    with the haze bag (:class:`~pyisp_contrast.isp.bags.BagOfHaze`).
 
     Args:
         images: haze-free sRGB ``(B, C, H, W)`` or ``(C, H, W)`` in [0, 1].
@@ -450,7 +452,7 @@ def haze(
         if isinstance(airlight, tuple | list):
             # Real airlight is not perfectly grey: a small tint per channel when it is drawn.
             u = torch.rand(b, c, generator=generator, device=x.device, dtype=x.dtype)
-            a = (level + 0.03 * (2 * u - 1)).clamp(0.0, 1.0)
+            a = tinted_airlight(level, u, HAZE_DEFAULTS.tint)
         else:
             a = level.expand(b, c)
     if transmission is not None:
@@ -613,7 +615,9 @@ class LowLight(nn.Module):
 class Haze(nn.Module):
     """Module form of :func:`haze`, holding the ranges; ``forward(images, depth=None, generator=None)``."""
 
-    def __init__(self, airlight: Range = (0.7, 1.0), beta_range: Range = (0.5, 2.0)) -> None:
+    def __init__(
+        self, airlight: Range = HAZE_DEFAULTS.airlight, beta_range: Range = HAZE_DEFAULTS.beta
+    ) -> None:
         super().__init__()
         self.airlight, self.beta_range = airlight, beta_range
 

@@ -349,3 +349,84 @@ def test_bad_input() -> None:
 def test_params_are_finite_numbers_for_logging() -> None:
     _, rec = BagOfCurves.pie().sample(_images(8), k=2, generator=torch.Generator().manual_seed(0))
     assert np.isfinite(np.array(rec.to_dict()["params"])).all()
+
+
+# ------------------------------------------------------------------ the bags' one-parameter case
+
+
+def test_bank_is_the_generic_bag_with_one_parameter() -> None:
+    from pyisp_contrast.isp.bags import DegradationBag, DegradationFamily, DegradationRecord
+
+    boc = BagOfCurves.pie()
+    assert isinstance(boc, DegradationBag)
+    assert all(isinstance(f, DegradationFamily) for f in boc.families)
+    x = _images()
+    _, rec = boc.sample(x, k=2, generator=torch.Generator().manual_seed(0))
+    assert isinstance(rec, DegradationRecord)
+    assert rec.named_params().keys() == {"param"} and rec.named_params()["param"] is rec.params
+    assert rec.direction is rec.exposure
+    # a family applies its curve to the one parameter
+    fam = boc.families[1]
+    p = torch.tensor([6.0])
+    torch.testing.assert_close(fam.apply(x[:1], {"param": p}), fam.curve(x[:1], p))
+
+
+def test_curve_record_format_is_unchanged() -> None:
+    _, rec = BagOfCurves.pie().sample(_images(2), k=2, generator=torch.Generator().manual_seed(0))
+    assert list(rec.to_dict()) == ["names", "family", "params", "exposure", "difference"]
+    assert list(rec.as_rows()[0]) == ["image", "k", "family", "param", "exposure", "difference"]
+    assert repr(rec).startswith("CurveRecord(family=") and "exposure=" in repr(rec)
+    rec2 = CurveRecord(rec.family, rec.names, rec.params, rec.exposure)
+    assert rec2.difference.numel() == 0 and rec2.as_rows()[0]["difference"] is None
+    rec2.exposure = 1 - rec.exposure
+    assert torch.equal(rec2.direction, 1 - rec.exposure)
+    with pytest.raises(TypeError, match="exposure"):
+        CurveRecord(rec.family, rec.names, rec.params)
+
+
+def test_curve_family_keeps_its_fields() -> None:
+    import dataclasses
+
+    fam = pie_families()[1]
+    assert repr(fam).startswith("CurveFamily(name='rgb_gamma', curve=")
+    assert [f.name for f in dataclasses.fields(fam) if f.init] == [
+        "name",
+        "sampler",
+        "directions",
+        "curve",
+        "kernel_op",
+    ]
+    plain = dataclasses.replace(fam, kernel_op=None)
+    assert plain.kernel_op is None and plain.curve is fam.curve and plain.sampler is fam.sampler
+    assert plain == CurveFamily(fam.name, fam.curve, fam.sampler, fam.directions)
+    assert CurveFamily(
+        name="g", curve=C.gamma, sampler=fam.sampler, directions=(UNDER,)
+    ).directions == (UNDER,)
+    with pytest.raises(TypeError, match="curve"):
+        CurveFamily("g", None, fam.sampler)
+
+
+def test_bank_weights() -> None:
+    x = _images(200, h=4, w=4)
+    boc = BagOfCurves(pie_families(), weights=[1.0, 3.0, 0.0])
+    _, rec = boc.sample(x, k=4, generator=torch.Generator().manual_seed(3))
+    counts = torch.bincount(rec.family.flatten(), minlength=3).double() / rec.family.numel()
+    assert float(counts[2]) == 0.0 and abs(float(counts[1]) - 0.75) < 0.04
+    assert "weights=" in repr(boc) and "weights=" not in repr(BagOfCurves.pie())
+    # equal weights given explicitly draw the same families as the default odds (PIE: 3 each way)
+    _, r1 = BagOfCurves(pie_families(), weights=[1, 1, 1]).sample(
+        x, k=2, generator=torch.Generator().manual_seed(4)
+    )
+    _, r2 = BagOfCurves.pie().sample(x, k=2, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(r1.family, r2.family)
+    with pytest.raises(ValueError, match="weights"):
+        BagOfCurves(pie_families(), weights=[1.0, 1.0])
+    # the only brightening family has weight 0: no family may produce over-exposure
+    split = [
+        CurveFamily.uniform("up", C.gamma, over=(0.2, 0.5)),
+        CurveFamily.uniform("down", C.gamma, under=(2.0, 3.0)),
+    ]
+    with pytest.raises(ValueError, match="produces over-exposure"):
+        BagOfCurves(split, weights=[0.0, 1.0]).sample(
+            x, k=2, generator=torch.Generator().manual_seed(0)
+        )

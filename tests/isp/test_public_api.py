@@ -31,7 +31,7 @@ DEGRADE = {
 
 BAGS = {
     "BagOfHaze", "BagOfRain", "DegradationBag", "DegradationFamily", "DegradationRecord",
-    "RAIN_REGIMES", "haze_families", "rain_families",
+    "RAIN_REGIMES", "haze_families", "rain_families", "HAZE_DEFAULTS", "HazeDefaults",
 }  # fmt: skip
 
 EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE
