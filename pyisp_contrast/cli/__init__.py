@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo",
     "enhance": "enhance",
     "evaluate": "evaluate",
+    "export": "export",
     "train": "train",
 }
 
