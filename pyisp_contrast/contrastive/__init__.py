@@ -9,7 +9,8 @@
 - Losses on one base, :class:`ContrastiveLoss`: :class:`RatioContrastiveLoss` (AECR-Net),
   :class:`InfoNCELoss` (PIE with one positive and one negative), :class:`TripletHingeLoss`
   (SCL-LLE), :class:`IntensityHingeLoss` (PIE's grey-level hinge).
-- Reducers: ``"mean" | "sum" | "none"`` (:class:`Reduction`) or a :class:`Reducer`.
+- Reducers: ``"mean" | "sum" | "none"`` (:class:`Reduction`) or a :class:`Reducer`; the one
+  reduction system of the package (the losses of :mod:`pyisp_contrast.losses` take it too).
 
 Example:
     >>> import torch

@@ -1,12 +1,16 @@
 """Reducers: turn a loss's per-element values into what the caller asked for.
 
-The reduction is named by :class:`Reduction` (a string enum, so ``"mean"`` works too) or given as
-any :class:`Reducer` object, e.g. a subclass that weights elements.
+The one reduction system of the package: every loss of :mod:`pyisp_contrast.contrastive` and of
+:mod:`pyisp_contrast.losses` takes ``reducer=``, a name (:class:`Reduction`: ``"mean"``,
+``"sum"`` or ``"none"``) or any :class:`Reducer` object, e.g. a subclass that weights elements.
+The losses reduce per image (or per anchor) first, then hand the ``(B,)`` values to the reducer.
 """
 
 from __future__ import annotations
 
 import enum
+import warnings
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -84,3 +88,64 @@ def get_reducer(reducer: Reduction | str | Reducer) -> Reducer:
     raise ValueError(
         f"`reducer` must be one of {[r.value for r in Reduction]} or a Reducer instance, got {reducer!r}."
     )
+
+
+def _reducer_name(reducer: Reducer) -> Reduction | Reducer:
+    """The :class:`Reduction` a built-in reducer stands for; any other reducer itself."""
+    for name, cls in _BY_NAME.items():
+        if type(reducer) is cls:
+            return name
+    return reducer
+
+
+def _resolve_reducer(
+    reducer: Reduction | str | Reducer, reduction: Reduction | str | Reducer | None, owner: str
+) -> Reducer:
+    """The :class:`Reducer` of a loss given ``reducer=`` and the deprecated ``reduction=``.
+
+    ``reduction`` (``None`` when not given) is the losses' old name of ``reducer``: it still
+    works, with a ``DeprecationWarning``; giving both is an error.
+    """
+    if reduction is None:
+        return get_reducer(reducer)
+    warnings.warn(
+        f"{owner}: `reduction=` is deprecated and will be removed in the next release; "
+        "use `reducer=` (the same names, or a Reducer).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if not (isinstance(reducer, str) and reducer == Reduction.MEAN):
+        raise TypeError(f"{owner}: give `reducer` only (`reduction` is its deprecated name).")
+    try:
+        return get_reducer(reduction)
+    except ValueError:
+        raise ValueError(
+            f"`reduction` must be one of {[r.value for r in Reduction]} or a Reducer instance, "
+            f"got {reduction!r}."
+        ) from None
+
+
+class _ReductionAlias:
+    """``module.reduction``: the deprecated name of a loss module's ``reducer`` attribute.
+
+    Reading gives the reducer's name (or the reducer, if it is not a built-in one); assigning
+    sets the reducer. Both warn.
+    """
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        warnings.warn(
+            f"{type(obj).__name__}.reduction is deprecated; use `.reducer` (a Reducer).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _reducer_name(obj.reducer)
+
+    def __set__(self, obj: Any, value: Reduction | str | Reducer) -> None:
+        warnings.warn(
+            f"{type(obj).__name__}.reduction is deprecated; set `.reducer` instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        obj.reducer = get_reducer(value)

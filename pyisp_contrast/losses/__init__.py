@@ -4,6 +4,10 @@
   spatial consistency and illumination smoothness.
 - :mod:`~pyisp_contrast.losses.regional`: PIE's regional brightness consistency over superpixels.
 - :mod:`~pyisp_contrast.losses.preservation`: feature preservation (MSE of embedder features).
+
+Every loss takes ``reducer=``: ``"mean"``, ``"sum"``, ``"none"`` (:class:`Reduction`) or a
+:class:`~pyisp_contrast.contrastive.Reducer`, the reduction system of
+:mod:`pyisp_contrast.contrastive` (the old keyword ``reduction=`` is deprecated).
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from pyisp_contrast.contrastive.reducers import Reduction, _ReductionAlias, _resolve_reducer
 from pyisp_contrast.core.checks import check_finite, check_image
-from pyisp_contrast.losses.zero_reference import Reduction, reduce_loss
+from pyisp_contrast.losses.zero_reference import ReducerLike
 
 __all__ = ["FeaturePreservation", "feature_preservation_loss"]
 
@@ -64,9 +65,10 @@ def feature_preservation_loss(
     embedder: Embedder,
     layers: Sequence[int] | int | None = None,
     weights: Sequence[float] | None = None,
-    reduction: Reduction = "mean",
+    reducer: ReducerLike = Reduction.MEAN,
     *,
     normalize: bool = False,
+    reduction: ReducerLike | None = None,
 ) -> Tensor:
     """Weighted sum over layers of the per-image MSE between features of output and input.
 
@@ -88,11 +90,13 @@ def feature_preservation_loss(
             ``VGG16Features(layers=("relu4_3",))`` as in PIE, or ``ExposureEncoder.pretrained()``).
         layers: indices into the embedder's list to use (default: all).
         weights: one weight per used layer (default 1 each).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a
+            :class:`~pyisp_contrast.contrastive.Reducer` of the ``(B,)`` per-image values.
         normalize: standardise each feature map per image and channel before comparing.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> embed = lambda x: [x, x.mean(1, keepdim=True)]
@@ -100,6 +104,7 @@ def feature_preservation_loss(
         >>> feature_preservation_loss(a, b, embed, weights=(1.0, 2.0))  # 0.25 + 2 * 0.25
         tensor(0.7500)
     """
+    reduce = _resolve_reducer(reducer, reduction, "feature_preservation_loss")
     if not callable(embedder):
         raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")
     y, _ = check_image(enhanced, "enhanced", check_range=False)
@@ -123,7 +128,7 @@ def feature_preservation_loss(
             a, b = _standardize(a), _standardize(b)
         total = total + wl * (a - b.detach()).square().flatten(1).mean(1)
     check_finite(total.detach(), "feature preservation loss")
-    return reduce_loss(total, reduction)
+    return reduce(total)
 
 
 class FeaturePreservation(nn.Module):
@@ -133,8 +138,9 @@ class FeaturePreservation(nn.Module):
         embedder: feature extractor (held as a submodule when it is an ``nn.Module``).
         layers: indices of the embedder's outputs to compare (default all).
         weights: per-layer weights (default 1).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a :class:`~pyisp_contrast.contrastive.Reducer`.
         normalize: standardise feature maps before comparing (see :func:`feature_preservation_loss`).
+        reduction: deprecated name of ``reducer``.
 
     Example:
         >>> loss = FeaturePreservation(lambda x: [x])
@@ -143,16 +149,20 @@ class FeaturePreservation(nn.Module):
         tensor(0.)
     """
 
+    reduction = _ReductionAlias()
+
     def __init__(
         self,
         embedder: Embedder,
         layers: Sequence[int] | int | None = None,
         weights: Sequence[float] | None = None,
-        reduction: Reduction = "mean",
+        reducer: ReducerLike = Reduction.MEAN,
         *,
         normalize: bool = False,
+        reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
+        self.reducer = _resolve_reducer(reducer, reduction, "FeaturePreservation")
         self.normalize = bool(normalize)
         if not callable(embedder):
             raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")
@@ -167,7 +177,6 @@ class FeaturePreservation(nn.Module):
             raise ValueError(
                 f"`weights` has {len(self.weights)} entries for {len(self.layers)} layers."
             )
-        self.reduction = reduction
 
     def forward(self, enhanced: Tensor, original: Tensor) -> Tensor:
         return feature_preservation_loss(
@@ -176,6 +185,6 @@ class FeaturePreservation(nn.Module):
             self.embedder,
             self.layers,
             self.weights,
-            self.reduction,
+            self.reducer,
             normalize=self.normalize,
         )

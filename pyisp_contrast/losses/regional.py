@@ -16,8 +16,9 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.contrastive.pixel import gray_level
+from pyisp_contrast.contrastive.reducers import Reduction, _ReductionAlias, _resolve_reducer
 from pyisp_contrast.core.checks import check_image, check_labels
-from pyisp_contrast.losses.zero_reference import Reduction, reduce_loss
+from pyisp_contrast.losses.zero_reference import ReducerLike
 from pyisp_contrast.segmentation.regions import RegionStats, region_stats
 
 __all__ = [
@@ -44,7 +45,8 @@ def regional_brightness_consistency(
     *,
     num_regions: int | None = None,
     region_weights: Tensor | None = None,
-    reduction: Reduction = "mean",
+    reducer: ReducerLike = Reduction.MEAN,
+    reduction: ReducerLike | None = None,
 ) -> Tensor:
     """Within-region spread of the grey level, averaged over pixels.
 
@@ -64,10 +66,12 @@ def regional_brightness_consistency(
         num_regions: ``K`` if known (saves a host sync); default ``labels.max() + 1``.
         region_weights: optional ``(B, K)`` non-negative weights per region (see
             :class:`BrightnessWeighting`).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per image, ``(B,)``).
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` (per image, ``(B,)``) or a
+            :class:`~pyisp_contrast.contrastive.Reducer` of the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> x = torch.zeros(1, 1, 2, 4)
@@ -76,6 +80,7 @@ def regional_brightness_consistency(
         >>> regional_brightness_consistency(x, labels)  # (4 px * var 0.25 + 0) / 8 px
         tensor(0.1250)
     """
+    reduce = _resolve_reducer(reducer, reduction, "regional_brightness_consistency")
     x, _ = check_image(images, "images", check_range=False)
     b, _, h, w = x.shape
     lab = _batched_labels(labels, (b, h, w))
@@ -92,7 +97,7 @@ def regional_brightness_consistency(
                 f"got {tuple(region_weights.shape)}."
             )
         within = within * region_weights.to(within.dtype)
-    return reduce_loss(within.sum(1) / stats.count.sum(1), reduction)
+    return reduce(within.sum(1) / stats.count.sum(1))
 
 
 class BrightnessWeighting(nn.Module):
@@ -153,7 +158,9 @@ class RegionalBrightnessConsistency(nn.Module):
             ``None`` runs it where the images are.
         weighting: optional callable from the input's grey-level :class:`RegionStats` to ``(B, K)``
             weights, e.g. :class:`BrightnessWeighting`; ``None`` weighs all regions alike (PIE).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a
+            :class:`~pyisp_contrast.contrastive.Reducer` of the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Example:
         >>> loss = RegionalBrightnessConsistency(labels_fn=lambda x: torch.zeros_like(x[:, 0], dtype=torch.long))
@@ -161,6 +168,8 @@ class RegionalBrightnessConsistency(nn.Module):
         >>> bool(loss(x, x) > 0)
         True
     """
+
+    reduction = _ReductionAlias()
 
     def __init__(
         self,
@@ -170,9 +179,11 @@ class RegionalBrightnessConsistency(nn.Module):
         compactness: float = 10.0,
         slic_device: str | torch.device | None = "cpu",
         weighting: WeightingFn | None = None,
-        reduction: Reduction = "mean",
+        reducer: ReducerLike = Reduction.MEAN,
+        reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
+        self.reducer = _resolve_reducer(reducer, reduction, "RegionalBrightnessConsistency")
         if labels_fn is not None and not callable(labels_fn):
             raise TypeError(f"`labels_fn` must be callable, got {type(labels_fn).__name__}.")
         if weighting is not None and not callable(weighting):
@@ -184,7 +195,6 @@ class RegionalBrightnessConsistency(nn.Module):
         self.compactness = compactness
         self.slic_device = None if slic_device is None else torch.device(slic_device)
         self.weighting = weighting
-        self.reduction = reduction
 
     def compute_labels(self, original: Tensor) -> Tensor:
         """Region labels ``(B, H, W)`` of the input, without gradient."""
@@ -224,6 +234,6 @@ class RegionalBrightnessConsistency(nn.Module):
                 k = int(lab.max()) + 1
                 weights = self.weighting(region_stats(gray_level(x), lab, k))
             return regional_brightness_consistency(
-                enhanced, lab, num_regions=k, region_weights=weights, reduction=self.reduction
+                enhanced, lab, num_regions=k, region_weights=weights, reducer=self.reducer
             )
-        return regional_brightness_consistency(enhanced, labels, reduction=self.reduction)
+        return regional_brightness_consistency(enhanced, labels, reducer=self.reducer)

@@ -8,17 +8,26 @@ zero-reference baseline can be trained with the same parts.
 Where the paper's equations and the authors' released code differ, the choice made is stated in each
 docstring; the published loss weights were tuned against the code.
 
-Each loss reduces per image first, then over the batch according to ``reduction``: ``"mean"`` (the
-default), ``"sum"``, or ``"none"`` for the ``(B,)`` per-image values.
+Each loss reduces per image first, then over the batch with ``reducer`` (the package's one
+reduction system, :mod:`pyisp_contrast.contrastive.reducers`): ``"mean"`` (the default), ``"sum"``,
+``"none"`` for the ``(B,)`` per-image values, or any :class:`~pyisp_contrast.contrastive.Reducer`.
+The old keyword ``reduction=`` still works, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import warnings
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pyisp_contrast.contrastive.reducers import (
+    Reducer,
+    Reduction,
+    _ReductionAlias,
+    _resolve_reducer,
+    get_reducer,
+)
 from pyisp_contrast.core.checks import as_batch_param, check_image
 
 __all__ = [
@@ -34,24 +43,30 @@ __all__ = [
     "spatial_consistency_loss",
 ]
 
-#: How per-image loss values ``(B,)`` are combined.
-Reduction = Literal["mean", "sum", "none"]
+#: ``reducer`` of a loss: a :class:`Reduction` name or a :class:`Reducer`.
+ReducerLike = Reduction | str | Reducer
 
 
-def reduce_loss(per_image: Tensor, reduction: Reduction) -> Tensor:
-    """Reduce per-image losses ``(B,)`` with ``"mean"``, ``"sum"`` or ``"none"``.
+def reduce_loss(per_image: Tensor, reduction: ReducerLike) -> Tensor:
+    """Reduce per-image losses ``(B,)`` with ``"mean"``, ``"sum"``, ``"none"`` or a Reducer.
 
-    Example:
-        >>> reduce_loss(torch.tensor([1.0, 3.0]), "mean")
-        tensor(2.)
+    Deprecated: use ``get_reducer(reducer)(per_image)``
+    (:func:`pyisp_contrast.contrastive.get_reducer`), the one reduction system; this function
+    warns and will be removed in the next release.
     """
-    if reduction == "mean":
-        return per_image.mean()
-    if reduction == "sum":
-        return per_image.sum()
-    if reduction == "none":
-        return per_image
-    raise ValueError(f"`reduction` must be 'mean', 'sum' or 'none', got {reduction!r}.")
+    warnings.warn(
+        "reduce_loss is deprecated and will be removed in the next release; use "
+        "pyisp_contrast.contrastive.get_reducer(reducer)(per_image).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    try:
+        reducer = get_reducer(reduction)
+    except ValueError:
+        raise ValueError(
+            f"`reduction` must be 'mean', 'sum', 'none' or a Reducer, got {reduction!r}."
+        ) from None
+    return reducer(per_image)
 
 
 def _check_int(value: int, name: str, low: int = 1) -> int:
@@ -64,7 +79,9 @@ def exposure_control_loss(
     images: Tensor,
     patch: int = 16,
     target: float | Tensor = 0.6,
-    reduction: Reduction = "mean",
+    reducer: ReducerLike = Reduction.MEAN,
+    *,
+    reduction: ReducerLike | None = None,
 ) -> Tensor:
     """Exposure control loss: squared distance of local mean brightness from a target level.
 
@@ -77,15 +94,18 @@ def exposure_control_loss(
         images: ``(B, C, H, W)`` or ``(C, H, W)``, with ``H, W >= patch``.
         patch: block side in pixels (16 in Zero-DCE).
         target: well-exposedness level ``E`` in [0, 1] (0.6 in Zero-DCE), float or ``(B,)``.
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a :class:`~pyisp_contrast.contrastive.Reducer`,
+            applied to the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> exposure_control_loss(torch.full((1, 3, 16, 16), 0.4), patch=8)
         tensor(0.0400)
     """
+    reduce = _resolve_reducer(reducer, reduction, "exposure_control_loss")
     x, _ = check_image(images, "images", channels=None, check_range=False)
     patch = _check_int(patch, "patch")
     if x.shape[-2] < patch or x.shape[-1] < patch:
@@ -94,10 +114,15 @@ def exposure_control_loss(
         )
     e = as_batch_param(target, x.shape[0], "target", like=x, low=0.0, high=1.0)
     means = F.avg_pool2d(x.mean(dim=1, keepdim=True), patch)
-    return reduce_loss((means - e).square().mean(dim=(1, 2, 3)), reduction)
+    return reduce((means - e).square().mean(dim=(1, 2, 3)))
 
 
-def color_constancy_loss(images: Tensor, reduction: Reduction = "mean") -> Tensor:
+def color_constancy_loss(
+    images: Tensor,
+    reducer: ReducerLike = Reduction.MEAN,
+    *,
+    reduction: ReducerLike | None = None,
+) -> Tensor:
     """Colour constancy loss (grey-world): squared differences between the channel means.
 
     ``sum_{(p, q)} (J^p - J^q)^2`` over the pairs (R, G), (R, B), (G, B), where ``J^p`` is the mean
@@ -106,10 +131,12 @@ def color_constancy_loss(images: Tensor, reduction: Reduction = "mean") -> Tenso
 
     Args:
         images: ``(B, 3, H, W)`` or ``(3, H, W)``.
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a :class:`~pyisp_contrast.contrastive.Reducer`,
+            applied to the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> x = torch.zeros(1, 3, 4, 4)
@@ -117,14 +144,20 @@ def color_constancy_loss(images: Tensor, reduction: Reduction = "mean") -> Tenso
         >>> color_constancy_loss(x)
         tensor(0.5000)
     """
+    reduce = _resolve_reducer(reducer, reduction, "color_constancy_loss")
     x, _ = check_image(images, "images", channels=(3,), check_range=False)
     m = x.mean(dim=(2, 3))
     r, g, b = m.unbind(dim=1)
-    return reduce_loss((r - g).square() + (r - b).square() + (g - b).square(), reduction)
+    return reduce((r - g).square() + (r - b).square() + (g - b).square())
 
 
 def spatial_consistency_loss(
-    enhanced: Tensor, original: Tensor, pool: int = 4, reduction: Reduction = "mean"
+    enhanced: Tensor,
+    original: Tensor,
+    pool: int = 4,
+    reducer: ReducerLike = Reduction.MEAN,
+    *,
+    reduction: ReducerLike | None = None,
 ) -> Tensor:
     """Spatial consistency loss: keep the contrast between neighbouring regions of the input.
 
@@ -139,10 +172,12 @@ def spatial_consistency_loss(
         enhanced: ``(B, C, H, W)`` or ``(C, H, W)``, the output.
         original: the input, same shape.
         pool: block side (4 in Zero-DCE).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a :class:`~pyisp_contrast.contrastive.Reducer`,
+            applied to the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> x = torch.rand(1, 3, 16, 16)
@@ -151,6 +186,7 @@ def spatial_consistency_loss(
         >>> bool(spatial_consistency_loss(0.5 * x, x) > 0)
         True
     """
+    reduce = _resolve_reducer(reducer, reduction, "spatial_consistency_loss")
     y, _ = check_image(enhanced, "enhanced", channels=None, check_range=False)
     i, _ = check_image(original, "original", channels=None, check_range=False)
     if y.shape != i.shape:
@@ -168,10 +204,15 @@ def spatial_consistency_loss(
     horizontal = (d[..., 1:] - d[..., :-1]).square().sum(dim=(1, 2, 3))
     vertical = (d[..., 1:, :] - d[..., :-1, :]).square().sum(dim=(1, 2, 3))
     # Each neighbouring pair is seen from both of its blocks.
-    return reduce_loss(2.0 * (horizontal + vertical) / (h * w), reduction)
+    return reduce(2.0 * (horizontal + vertical) / (h * w))
 
 
-def illumination_smoothness_loss(curves: Tensor, reduction: Reduction = "mean") -> Tensor:
+def illumination_smoothness_loss(
+    curves: Tensor,
+    reducer: ReducerLike = Reduction.MEAN,
+    *,
+    reduction: ReducerLike | None = None,
+) -> Tensor:
     """Illumination smoothness loss: total variation of the curve maps (Zero-DCE, Eq. 5).
 
     ``2 * sum_c (mean (dA/dy)^2 + mean (dA/dx)^2)`` over the channels of the curve maps, with
@@ -181,54 +222,70 @@ def illumination_smoothness_loss(curves: Tensor, reduction: Reduction = "mean") 
 
     Args:
         curves: ``(B, M, H, W)`` or ``(M, H, W)`` curve maps (any range).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reducer: ``"mean"``, ``"sum"``, ``"none"`` or a :class:`~pyisp_contrast.contrastive.Reducer`,
+            applied to the ``(B,)`` per-image values.
+        reduction: deprecated name of ``reducer``.
 
     Returns:
-        Scalar, or ``(B,)`` for ``reduction="none"``.
+        Scalar, or ``(B,)`` for ``reducer="none"``.
 
     Example:
         >>> illumination_smoothness_loss(torch.ones(2, 24, 8, 8))
         tensor(0.)
     """
+    reduce = _resolve_reducer(reducer, reduction, "illumination_smoothness_loss")
     a, _ = check_image(curves, "curves", channels=None, check_range=False)
     zero = a.new_zeros(a.shape[0])
     dy = (a[:, :, 1:] - a[:, :, :-1]).square().mean(dim=(2, 3)).sum(1) if a.shape[-2] > 1 else zero
     dx = (a[..., 1:] - a[..., :-1]).square().mean(dim=(2, 3)).sum(1) if a.shape[-1] > 1 else zero
-    return reduce_loss(2.0 * (dy + dx), reduction)
+    return reduce(2.0 * (dy + dx))
 
 
 class ExposureControl(nn.Module):
-    """Module form of :func:`exposure_control_loss`.
+    """Module form of :func:`exposure_control_loss` (``reducer``: see there).
 
     Example:
         >>> ExposureControl(patch=4)(torch.full((2, 3, 8, 8), 0.6))
         tensor(0.)
     """
 
-    def __init__(self, patch: int = 16, target: float = 0.6, reduction: Reduction = "mean") -> None:
+    reduction = _ReductionAlias()
+
+    def __init__(
+        self,
+        patch: int = 16,
+        target: float = 0.6,
+        reducer: ReducerLike = Reduction.MEAN,
+        *,
+        reduction: ReducerLike | None = None,
+    ) -> None:
         super().__init__()
         self.patch = _check_int(patch, "patch")
         self.target = target
-        self.reduction = reduction
+        self.reducer = _resolve_reducer(reducer, reduction, "ExposureControl")
 
     def forward(self, images: Tensor) -> Tensor:
-        return exposure_control_loss(images, self.patch, self.target, self.reduction)
+        return exposure_control_loss(images, self.patch, self.target, self.reducer)
 
 
 class ColorConstancy(nn.Module):
-    """Module form of :func:`color_constancy_loss`.
+    """Module form of :func:`color_constancy_loss` (``reducer``: see there).
 
     Example:
         >>> ColorConstancy()(torch.full((1, 3, 4, 4), 0.3))
         tensor(0.)
     """
 
-    def __init__(self, reduction: Reduction = "mean") -> None:
+    reduction = _ReductionAlias()
+
+    def __init__(
+        self, reducer: ReducerLike = Reduction.MEAN, *, reduction: ReducerLike | None = None
+    ) -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reducer = _resolve_reducer(reducer, reduction, "ColorConstancy")
 
     def forward(self, images: Tensor) -> Tensor:
-        return color_constancy_loss(images, self.reduction)
+        return color_constancy_loss(images, self.reducer)
 
 
 class SpatialConsistency(nn.Module):
@@ -240,26 +297,38 @@ class SpatialConsistency(nn.Module):
         tensor(0.)
     """
 
-    def __init__(self, pool: int = 4, reduction: Reduction = "mean") -> None:
+    reduction = _ReductionAlias()
+
+    def __init__(
+        self,
+        pool: int = 4,
+        reducer: ReducerLike = Reduction.MEAN,
+        *,
+        reduction: ReducerLike | None = None,
+    ) -> None:
         super().__init__()
         self.pool = _check_int(pool, "pool")
-        self.reduction = reduction
+        self.reducer = _resolve_reducer(reducer, reduction, "SpatialConsistency")
 
     def forward(self, enhanced: Tensor, original: Tensor) -> Tensor:
-        return spatial_consistency_loss(enhanced, original, self.pool, self.reduction)
+        return spatial_consistency_loss(enhanced, original, self.pool, self.reducer)
 
 
 class IlluminationSmoothness(nn.Module):
-    """Module form of :func:`illumination_smoothness_loss`.
+    """Module form of :func:`illumination_smoothness_loss` (``reducer``: see there).
 
     Example:
         >>> IlluminationSmoothness()(torch.zeros(1, 3, 4, 4))
         tensor(0.)
     """
 
-    def __init__(self, reduction: Reduction = "mean") -> None:
+    reduction = _ReductionAlias()
+
+    def __init__(
+        self, reducer: ReducerLike = Reduction.MEAN, *, reduction: ReducerLike | None = None
+    ) -> None:
         super().__init__()
-        self.reduction = reduction
+        self.reducer = _resolve_reducer(reducer, reduction, "IlluminationSmoothness")
 
     def forward(self, curves: Tensor) -> Tensor:
-        return illumination_smoothness_loss(curves, self.reduction)
+        return illumination_smoothness_loss(curves, self.reducer)

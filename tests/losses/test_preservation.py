@@ -43,11 +43,9 @@ def test_matches_loop():
     torch.manual_seed(1)
     embed = TinyEmbedder().double()
     y, x = torch.rand(2, 2, 3, 6, 6, dtype=torch.float64)
-    got = feature_preservation_loss(
-        y, x, embed, layers=(1, 0), weights=(2.0, 0.5), reduction="none"
-    )
+    got = feature_preservation_loss(y, x, embed, layers=(1, 0), weights=(2.0, 0.5), reducer="none")
     torch.testing.assert_close(got, slow_preservation(y, x, embed, (1, 0), (2.0, 0.5)))
-    got = feature_preservation_loss(y, x, embed, layers=1, reduction="none")
+    got = feature_preservation_loss(y, x, embed, layers=1, reducer="none")
     torch.testing.assert_close(got, slow_preservation(y, x, embed, (1,), (1.0,)))
 
 
@@ -57,7 +55,7 @@ def test_gradcheck_and_no_grad_to_original():
     y = torch.rand(1, 3, 4, 4, dtype=torch.float64, requires_grad=True)
     x = torch.rand(1, 3, 4, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda a: feature_preservation_loss(a, x, embed, reduction="none"), (y,)
+        lambda a: feature_preservation_loss(a, x, embed, reducer="none"), (y,)
     )
     feature_preservation_loss(y, x, embed).backward()
     assert x.grad is None and y.grad is not None
@@ -114,7 +112,7 @@ def test_normalized_matches_loop_and_ignores_level_and_gain():
     torch.manual_seed(4)
     y, x = torch.rand(2, 2, 3, 5, 5, dtype=torch.float64)
     identity = lambda im: [im]  # noqa: E731
-    got = feature_preservation_loss(y, x, identity, reduction="none", normalize=True)
+    got = feature_preservation_loss(y, x, identity, reducer="none", normalize=True)
     torch.testing.assert_close(got, slow_normalized(y, x))
     # brightening by a gain and an offset keeps the normalised features
     same = feature_preservation_loss(0.8 * x + 0.1, x, identity, normalize=True)

@@ -43,7 +43,7 @@ def test_matches_loop(channels):
     torch.manual_seed(0)
     x = torch.rand(2, channels, 6, 7, dtype=torch.float64)
     labels = _labels(2, 6, 7, 5, seed=1)
-    got = regional_brightness_consistency(x, labels, reduction="none")
+    got = regional_brightness_consistency(x, labels, reducer="none")
     torch.testing.assert_close(got, slow_regional(x, labels))
 
 
@@ -53,7 +53,7 @@ def test_matches_loop_with_weights_and_missing_regions():
     labels = _labels(2, 5, 5, 3, seed=3)
     labels[1] = torch.where(labels[1] == 1, 4, labels[1])  # region 1 absent from image 1, K = 5
     weights = torch.rand(2, 5, dtype=torch.float64)
-    got = regional_brightness_consistency(x, labels, region_weights=weights, reduction="none")
+    got = regional_brightness_consistency(x, labels, region_weights=weights, reducer="none")
     torch.testing.assert_close(got, slow_regional(x, labels, weights))
 
 
@@ -100,7 +100,7 @@ def test_gradcheck():
     labels = _labels(2, 4, 5, 3, seed=5)
     w = torch.rand(2, 3, dtype=torch.float64)
     assert torch.autograd.gradcheck(
-        lambda a: regional_brightness_consistency(a, labels, region_weights=w, reduction="none"),
+        lambda a: regional_brightness_consistency(a, labels, region_weights=w, reducer="none"),
         (x,),
     )
 

@@ -96,13 +96,13 @@ def slow_tv(a):
 def test_exposure_matches_loop(shape):
     torch.manual_seed(0)
     x = torch.rand(*shape, dtype=torch.float64)
-    got = exposure_control_loss(x, patch=4, target=0.6, reduction="none")
+    got = exposure_control_loss(x, patch=4, target=0.6, reducer="none")
     torch.testing.assert_close(got, slow_exposure(x, 4, 0.6))
 
 
 def test_exposure_per_image_target():
     x = torch.rand(2, 3, 8, 8, dtype=torch.float64)
-    got = exposure_control_loss(x, patch=4, target=torch.tensor([0.2, 0.7]), reduction="none")
+    got = exposure_control_loss(x, patch=4, target=torch.tensor([0.2, 0.7]), reducer="none")
     torch.testing.assert_close(got[0], slow_exposure(x[:1], 4, 0.2)[0])
     torch.testing.assert_close(got[1], slow_exposure(x[1:], 4, 0.7)[0])
 
@@ -111,7 +111,7 @@ def test_exposure_per_image_target():
 def test_color_matches_loop(shape):
     torch.manual_seed(1)
     x = torch.rand(*shape, dtype=torch.float64)
-    torch.testing.assert_close(color_constancy_loss(x, reduction="none"), slow_color(x))
+    torch.testing.assert_close(color_constancy_loss(x, reducer="none"), slow_color(x))
 
 
 @pytest.mark.parametrize("shape,pool", [((2, 3, 16, 20), 4), ((1, 3, 11, 9), 2), ((1, 1, 4, 4), 4)])
@@ -119,7 +119,7 @@ def test_spatial_matches_loop(shape, pool):
     torch.manual_seed(2)
     y = torch.rand(*shape, dtype=torch.float64)
     i = torch.rand(*shape, dtype=torch.float64)
-    got = spatial_consistency_loss(y, i, pool=pool, reduction="none")
+    got = spatial_consistency_loss(y, i, pool=pool, reducer="none")
     torch.testing.assert_close(got, slow_spatial(y, i, pool))
 
 
@@ -127,7 +127,7 @@ def test_spatial_matches_loop(shape, pool):
 def test_tv_matches_loop(shape):
     torch.manual_seed(3)
     a = torch.rand(*shape, dtype=torch.float64) * 2 - 1
-    torch.testing.assert_close(illumination_smoothness_loss(a, reduction="none"), slow_tv(a))
+    torch.testing.assert_close(illumination_smoothness_loss(a, reducer="none"), slow_tv(a))
 
 
 # ---------------------------------------------------------------- known values and properties
@@ -162,20 +162,23 @@ def test_color_is_invariant_to_channel_permutation(seed):
     x = torch.rand(2, 3, 4, 4, generator=g, dtype=torch.float64)
     perm = torch.randperm(3, generator=g)
     torch.testing.assert_close(
-        color_constancy_loss(x, reduction="none"),
-        color_constancy_loss(x[:, perm], reduction="none"),
+        color_constancy_loss(x, reducer="none"),
+        color_constancy_loss(x[:, perm], reducer="none"),
     )
 
 
 def test_reductions_and_batch():
     x = torch.rand(3, 3, 16, 16)
-    per = exposure_control_loss(x, reduction="none")
+    per = exposure_control_loss(x, reducer="none")
     assert per.shape == (3,)
     torch.testing.assert_close(exposure_control_loss(x), per.mean())
-    torch.testing.assert_close(exposure_control_loss(x, reduction="sum"), per.sum())
+    torch.testing.assert_close(exposure_control_loss(x, reducer="sum"), per.sum())
     # unbatched input equals batch of one
     torch.testing.assert_close(color_constancy_loss(x[0]), color_constancy_loss(x[:1]))
-    with pytest.raises(ValueError, match="reduction"):
+    # reduce_loss is deprecated in favour of get_reducer(reducer)(per_image)
+    with pytest.warns(DeprecationWarning, match="get_reducer"):
+        torch.testing.assert_close(reduce_loss(per, "sum"), per.sum())
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="reduction"):
         reduce_loss(per, "median")  # type: ignore[arg-type]
 
 
@@ -190,6 +193,7 @@ def test_modules_equal_functions():
     )
 
 
+@pytest.mark.slow
 def test_gradcheck():
     torch.manual_seed(5)
     x = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
