@@ -226,6 +226,7 @@ def test_dark_channel_bounds(seed, patch):
 
 
 # ---------------------------------------------------------------- gradients (float64)
+@pytest.mark.slow
 def test_gradcheck_box_and_guided():
     g = _rand(1, 1, 7, 6, seed=13).requires_grad_()
     p = _rand(1, 2, 7, 6, seed=14).requires_grad_()

@@ -210,6 +210,7 @@ def test_custom_family_bag():
     assert "dim" in repr(bag)
 
 
+@pytest.mark.slow
 def test_gradient_flows_through_haze():
     x = _images(b=1, h=4, w=5, dtype=torch.float64).requires_grad_()
     bag = BagOfHaze()

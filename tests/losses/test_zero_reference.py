@@ -193,7 +193,6 @@ def test_modules_equal_functions():
     )
 
 
-@pytest.mark.slow
 def test_gradcheck():
     torch.manual_seed(5)
     x = torch.rand(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)

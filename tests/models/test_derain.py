@@ -91,6 +91,7 @@ def test_terms_match_formulas():
     torch.testing.assert_close(terms["contrastive"], expected)
 
 
+@pytest.mark.slow
 def test_learns_on_a_fixed_batch():
     model = _small_model()
     clear = _rand(4, 3, 24, 24, seed=3) * 0.6

@@ -341,6 +341,7 @@ Trainer(Tiny(), Slow(), cfg, progress=False).fit()
 """
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_process_group_with_workers_still_saves(tmp_path):
     """torchrun/SLURM/`timeout` signal the whole group: the DataLoader workers die too."""
     import os
