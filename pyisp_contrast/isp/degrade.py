@@ -69,7 +69,11 @@ def _draw(
     A sequence of ranges is a mixture: each image draws one of the ranges (equal odds; repeat a
     range to weight it), then a value inside it.
     """
-    if isinstance(value, tuple | list) and value and all(isinstance(v, tuple | list) for v in value):
+    if (
+        isinstance(value, tuple | list)
+        and value
+        and all(isinstance(v, tuple | list) for v in value)
+    ):
         parts = [_draw(v, name, batch, like, generator, low=low, high=high, log=log) for v in value]
         pick = torch.randint(len(parts), (batch,), generator=generator, device=like.device)
         return torch.stack(parts, 1).gather(1, pick[:, None])[:, 0]

@@ -448,7 +448,7 @@ def test_low_light_ev_mixture_of_ranges() -> None:
     _, p = low_light(x, ev_range=[[-6.0, -5.0], [-6.0, -5.0], [-0.5, 0.0]], generator=_gen())
     ev = p["ev"]
     assert bool(((ev >= -6) & (ev <= -5) | (ev >= -0.5) & (ev <= 0)).all())
-    share_dark = float(((ev <= -5)).float().mean())
+    share_dark = float((ev <= -5).float().mean())
     assert 0.58 < share_dark < 0.75  # two of three ranges
     with pytest.raises(ValueError, match="ev_range"):
         low_light(x, ev_range=[[-1.0, -3.0], [-1.0, 0.0]])
