@@ -31,7 +31,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image, unbatch
-from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 
 __all__ = [
     "VIDEO_INSTALL_HINT",
@@ -180,62 +179,15 @@ class TemporalSmoother:
         self.model.eval()
         try:
             if self.kind == "gain":
-                stats, log_gain, log_eps = self.model._low_res(x)
+                stats, log_gain, log_eps = self.model.low_res_maps(x)
                 log_gain, log_eps = self._average((log_gain, log_eps))
-                out = _apply_gain_maps(self.model, x, stats, log_gain, log_eps)
+                out = self.model.apply_maps(x, stats, log_gain, log_eps)
             else:
                 (curves,) = self._average((self.model.low_res_curves(x),))
-                out = _apply_curves(x, curves, self.model.iterations)
+                out = self.model.apply_curves(x, curves)
         finally:
             self.model.train(was_training)
         return unbatch(out.to(dtype), unbatched)
-
-
-def _apply_gain_maps(
-    model: nn.Module, x: Tensor, stats: Tensor, log_gain: Tensor, log_eps: Tensor, rows: int = 64
-) -> Tensor:
-    """What ``GuidedGainEnhancer.enhance`` does with its maps, for maps computed elsewhere."""
-    a, b = model._coefficients(stats, log_eps)
-    big_h, big_w = x.shape[-2:]
-    block = model.block
-    cells = (a.shape[-2] * block, a.shape[-1] * block)
-    c0, c1, cw = linear_resize_indices(cells[1], a.shape[-1], x.device, a.dtype)
-    ab = torch.cat([a, b], 1)
-    ab_wide = torch.lerp(ab[..., c0], ab[..., c1], cw)[..., :big_w]
-    gain = torch.exp(log_gain)
-    g0, g1, gw = linear_resize_indices(big_w, gain.shape[-1], x.device, gain.dtype)
-    gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
-    out = torch.empty_like(x)
-    step = -(-rows // block) * block
-    nc = x.shape[1]
-    for top in range(0, big_h, step):
-        sl = slice(top, min(top + step, big_h))
-        coef = resize_rows(ab, sl, (cells[0], big_w), width_first=ab_wide)
-        g = x[:, :, sl].mean(1, keepdim=True)
-        q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
-        gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
-        out[:, :, sl] = model._apply_gain(q, gain_rows)
-    return out
-
-
-def _apply_curves(x: Tensor, curves: Tensor, iterations: int, rows: int = 64) -> Tensor:
-    """What ``FastCurveEstimator.enhance`` does with its curve maps, for maps computed elsewhere."""
-    out = x.clone()
-    big_h, big_w = x.shape[-2:]
-    c0, c1, cw = linear_resize_indices(big_w, curves.shape[-1], x.device, curves.dtype)
-    wide = torch.lerp(curves[..., c0], curves[..., c1], cw)
-    n_maps = curves.shape[1] // 3
-    for top in range(0, big_h, rows):
-        sl = slice(top, min(top + rows, big_h))
-        maps = resize_rows(curves, sl, (big_h, big_w), width_first=wide)
-        block = out[:, :, sl]
-        tmp = torch.empty_like(block)
-        for i in range(iterations):
-            j = (i % n_maps) * 3
-            torch.mul(block, block, out=tmp)
-            tmp.sub_(block)
-            block.addcmul_(maps[:, j : j + 3], tmp)
-    return out.clamp_(0.0, 1.0)
 
 
 def frame_brightness_jitter(frames: Tensor) -> float:

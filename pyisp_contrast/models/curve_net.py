@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
+from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import le_curve
 
 __all__ = [
@@ -251,16 +252,6 @@ class _SeparableConv(nn.Module):
         return self.pointwise(self.depthwise(x))
 
 
-def _linear_indices(out_len: int, in_len: int, device: torch.device, dtype: torch.dtype):
-    """Source indices and weights of 1-D linear resizing as ``F.interpolate(align_corners=False)``."""
-    scale = in_len / out_len
-    src = (torch.arange(out_len, device=device, dtype=torch.float64) + 0.5) * scale - 0.5
-    src = src.clamp_(min=0.0)
-    i0 = src.floor().long().clamp_(max=in_len - 1)
-    i1 = (i0 + 1).clamp_(max=in_len - 1)
-    return i0, i1, (src - i0).to(dtype)
-
-
 class FastCurveEstimator(nn.Module):
     """Reduced-resolution curve estimator (the idea of Zero-DCE++, TPAMI 2021).
 
@@ -409,15 +400,22 @@ class FastCurveEstimator(nn.Module):
             low = self.low_res_curves(x)
         finally:
             self.train(was_training)
+        return unbatch(self.apply_curves(x, low, rows=rows), unbatched)
+
+    @torch.no_grad()
+    def apply_curves(self, x: Tensor, curves: Tensor, *, rows: int = 64) -> Tensor:
+        """Apply low-resolution curve maps (from :meth:`low_res_curves`) to ``x``, by row blocks.
+
+        No checks and no gradient; the maps may be averaged or edited first (e.g. smoothed over
+        the frames of a video). Returns a new tensor in [0, 1].
+        """
         out = x.clone()
         big_h, big_w = x.shape[-2:]
-        h, w = low.shape[-2:]
-        c0, c1, cw = _linear_indices(big_w, w, x.device, low.dtype)
         # Width first on the small map: (B, M, h, W) is tiny next to the image.
-        wide = torch.lerp(low[..., c0], low[..., c1], cw)
-        r0, r1, rw = _linear_indices(big_h, h, x.device, low.dtype)
+        c0, c1, cw = linear_resize_indices(big_w, curves.shape[-1], x.device, curves.dtype)
+        wide = torch.lerp(curves[..., c0], curves[..., c1], cw)
         for top in range(0, big_h, rows):
             sl = slice(top, min(top + rows, big_h))
-            block_maps = torch.lerp(wide[:, :, r0[sl]], wide[:, :, r1[sl]], rw[sl, None])
+            block_maps = resize_rows(curves, sl, (big_h, big_w), width_first=wide)
             _apply_curves_(out[:, :, sl], block_maps, self.iterations)
-        return unbatch(out.clamp_(0.0, 1.0), unbatched)
+        return out.clamp_(0.0, 1.0)

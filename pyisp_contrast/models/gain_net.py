@@ -157,8 +157,14 @@ class GuidedGainEnhancer(nn.Module):
         s = min(1.0, self.working_side / max(h, w))
         return max(1, round(h * s)), max(1, round(w * s))
 
-    def _low_res(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(stats, log_gain, log_eps)``: cell statistics and the two maps at working size."""
+    def low_res_maps(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(stats, log_gain, log_eps)``: the guided filter's cell statistics and the two maps.
+
+        ``stats`` is :func:`~pyisp_contrast.isp.denoise.block_statistics` of ``x`` ``(B, 8, h, w)``;
+        ``log_gain`` and ``log_eps`` are ``(B, 1, h', w')`` at the network's working size. With
+        :meth:`apply_maps` this splits :meth:`enhance` in two, e.g. to smooth the maps over the
+        frames of a video. No checks: ``x`` is ``(B, 3, H, W)`` in the model's dtype.
+        """
         guide = x.mean(1, keepdim=True)
         stats = block_statistics(x, guide, self.block)
         var = (stats[:, 1:2] - stats[:, :1] ** 2).clamp_min(0.0)
@@ -194,7 +200,7 @@ class GuidedGainEnhancer(nn.Module):
         """Enhance ``images`` ``(B, 3, H, W)`` in [0, 1]; differentiable."""
         x, _ = check_image(images, "images", channels=(3,), allow_unbatched=False)
         h, w = x.shape[-2:]
-        stats, log_gain, log_eps = self._low_res(x)
+        stats, log_gain, log_eps = self.low_res_maps(x)
         a, b = self._coefficients(stats, log_eps)
         guide = x.mean(1, keepdim=True)
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
@@ -222,10 +228,21 @@ class GuidedGainEnhancer(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            stats, log_gain, log_eps = self._low_res(x)
-            a, b = self._coefficients(stats, log_eps)
+            maps = self.low_res_maps(x)
         finally:
             self.train(was_training)
+        return unbatch(self.apply_maps(x, *maps, rows=rows), unbatched)
+
+    @torch.no_grad()
+    def apply_maps(
+        self, x: Tensor, stats: Tensor, log_gain: Tensor, log_eps: Tensor, *, rows: int = 64
+    ) -> Tensor:
+        """Denoise and lift ``x`` ``(B, 3, H, W)`` with maps from :meth:`low_res_maps`, by row blocks.
+
+        No checks and no gradient; ``stats`` must come from ``x`` (the maps may be averaged or
+        edited, e.g. smoothed over time).
+        """
+        a, b = self._coefficients(stats, log_eps)
         big_h, big_w = x.shape[-2:]
         cells = (a.shape[-2] * self.block, a.shape[-1] * self.block)
         # Width first on the small maps; rows are then resized one block at a time.
@@ -245,4 +262,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return unbatch(out, unbatched)
+        return out
