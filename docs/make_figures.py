@@ -64,12 +64,12 @@ def make(out: Path = OUT, height: int = 200, seed: int = 0) -> Path:
         (negatives[0, 1], "BoC negative"),
     ]
     try:
-        model = load_pretrained("pie-default").eval()
+        model = load_pretrained().eval()
     except FileNotFoundError as exc:  # weights not bundled (a development checkout)
         print(f"warning: no enhanced panel: {exc}")
     else:
         with torch.no_grad():
-            panels.append((model.enhance(dark)[0], "enhanced (bundled PIE)"))
+            panels.append((model.enhance(dark)[0], "enhanced (bundled default)"))
     enhanced = len(panels) == 5
     caption = (
         "From left to right: a dark photo (synthesised from a scikit-image sample with "
