@@ -34,7 +34,6 @@ __all__ = [
     "ColorConstancy",
     "ExposureControl",
     "IlluminationSmoothness",
-    "Reduction",
     "SpatialConsistency",
     "color_constancy_loss",
     "exposure_control_loss",
