@@ -55,6 +55,9 @@ class TrainConfig:
         grad_clip: maximum global gradient norm, or ``None`` (``false`` in TOML) for no clipping.
         scheduler: ``"constant"`` or ``"cosine"`` (cosine decay to 0 over ``iterations``).
         iterations: optimiser steps in total (a resumed run continues up to this number).
+        schedule_steps: steps the learning-rate schedule spans (default ``iterations``). Set it
+            to stop a run part-way through a longer schedule (a stage); changing ``iterations`` on
+            resume moves the end of the run, never the schedule, which is fixed when a run starts.
         checkpoint_every: steps between checkpoints (and validation grids).
         val_every: steps between validations; ``None`` means at each checkpoint.
         val_images: validation images shown in each grid.
@@ -87,6 +90,7 @@ class TrainConfig:
     grad_clip: float | None = 0.1
     scheduler: str = "constant"
     iterations: int = 14000
+    schedule_steps: int | None = None
     checkpoint_every: int = 1000
     val_every: int | None = None
     val_images: int = 4
@@ -125,6 +129,14 @@ class TrainConfig:
             raise ValueError(f"`holdout_every` must be >= 2, got {self.holdout_every}.")
         if self.workers < 0 or self.val_images < 0:
             raise ValueError("`workers` and `val_images` must be >= 0.")
+        if self.schedule_steps is not None and (
+            isinstance(self.schedule_steps, bool)
+            or not isinstance(self.schedule_steps, int)
+            or self.schedule_steps < 1
+        ):
+            raise ValueError(
+                f"`schedule_steps` must be a positive int (or absent), got {self.schedule_steps!r}."
+            )
         if self.val_every is not None and (
             isinstance(self.val_every, bool)
             or not isinstance(self.val_every, int)
@@ -200,7 +212,8 @@ class TrainConfig:
         """The learning-rate schedule: ``None`` for ``"constant"``, else cosine decay to 0 over
         ``iterations`` steps."""
         if self.scheduler == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=self.iterations)
+            span = self.schedule_steps if self.schedule_steps is not None else self.iterations
+            return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=span)
         return None
 
     def changed_on_resume(self, saved: dict[str, Any]) -> list[str]:

@@ -102,3 +102,22 @@ def test_file_errors(tmp_path):
     typed.write_text('iterations = "many"')
     with pytest.raises(TypeError, match=r"typed.toml: `iterations`"):
         TrainConfig.from_toml(typed)
+
+
+def test_schedule_steps_stops_a_run_part_way_through_a_longer_schedule():
+    import math
+
+    import torch
+
+    cfg = TrainConfig(iterations=3, schedule_steps=12, scheduler="cosine", lr=1.0)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.lr)
+    sched = cfg.build_scheduler(opt)
+    for _ in range(cfg.iterations):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5 * (1 + math.cos(math.pi * 3 / 12)))
+    # default: the schedule spans the run
+    assert TrainConfig(iterations=5, scheduler="cosine").build_scheduler(opt).T_max == 5
+    assert tomllib.loads(cfg.to_toml())["schedule_steps"] == 12
+    with pytest.raises(ValueError, match="schedule_steps"):
+        TrainConfig(schedule_steps=0)
