@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.color import luma
 
 __all__ = [
     "ColorGuidedFilter",
@@ -42,8 +43,6 @@ __all__ = [
     "guided_filter",
 ]
 
-# Rec. 601 luma weights: the grey guide for the transmission refinement.
-_LUMA = (0.299, 0.587, 0.114)
 # Airlight channels below this are treated as this value when normalising I / A (avoids 0 / 0).
 _AIRLIGHT_FLOOR = 1e-3
 
@@ -379,13 +378,6 @@ def estimate_transmission(
     return unbatch(t, unbatched)
 
 
-def _luma(x: Tensor) -> Tensor:
-    if x.shape[1] == 1:
-        return x
-    w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype)
-    return (x * w[:, None, None]).sum(dim=1, keepdim=True)
-
-
 def _estimates(
     x: Tensor, patch_size: int, omega: float, radius: int, eps: float, top_fraction: float
 ) -> tuple[Tensor, Tensor]:
@@ -393,7 +385,7 @@ def _estimates(
     airlight = _estimate_airlight(x, dark, top_fraction)
     t = _estimate_transmission(x, airlight, patch_size, omega)
     if x.shape[1] == 3:
-        t = _guided_filter(_luma(x), t, radius, eps)
+        t = _guided_filter(luma(x), t, radius, eps)  # the grey guide: Rec. 601 luma
     else:
         t = _guided_filter(x, t, radius, eps)
     return t.clamp(0.0, 1.0), airlight

@@ -163,7 +163,8 @@ def enhance_file(
     """
     import torch
 
-    from pyisp_contrast.core.io import _icc_space, read_photo, write_image
+    from pyisp_contrast.core.color import LUMA_WEIGHTS
+    from pyisp_contrast.core.io import icc_space, read_photo, write_image
 
     img, alpha, info = read_photo(path)
     grey = info.channels == 1
@@ -174,9 +175,10 @@ def enhance_file(
     with torch.no_grad():
         out = model.enhance(img[None].to(device))[0].float().cpu()
     if grey:
-        out = (0.299 * out[0] + 0.587 * out[1] + 0.114 * out[2])[None]
+        r, g, b = LUMA_WEIGHTS
+        out = (r * out[0] + g * out[1] + b * out[2])[None]
     icc = info.icc_profile
-    if icc is not None and _icc_space(icc) != ("GRAY" if grey else "RGB"):
+    if icc is not None and icc_space(icc) != ("GRAY" if grey else "RGB"):
         icc = None  # e.g. a grey profile on a photo stored as RGB: it does not describe the result
     _write_then_rename(
         dest,

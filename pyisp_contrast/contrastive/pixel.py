@@ -13,11 +13,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.color import luma
 
 __all__ = ["GrayLevel", "PixelStatistics", "gray_level", "pixel_statistics"]
 
-# ITU-R BT.601 luma weights, the grey conversion of PIE's intensity hinge (and of OpenCV/kornia).
-_LUMA = (0.299, 0.587, 0.114)
 _EPS = 1e-6
 
 
@@ -35,10 +34,7 @@ def gray_level(images: Tensor) -> Tensor:
         0.299
     """
     x, _ = check_image(images, "images", allow_unbatched=False, check_range=False)
-    if x.shape[1] == 1:
-        return x
-    w = torch.tensor(_LUMA, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1, keepdim=True)
+    return luma(x)
 
 
 class GrayLevel(nn.Module):

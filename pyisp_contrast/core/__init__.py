@@ -1,4 +1,4 @@
-"""Shared plumbing: input checks, image I/O and resizing tables."""
+"""Shared plumbing: input checks, colour constants, image I/O and resizing tables."""
 
 from .checks import (
     as_batch_param,
@@ -11,6 +11,7 @@ from .checks import (
     value_checks,
     value_checks_enabled,
 )
+from .color import LUMA_WEIGHTS, luma
 from .io import (
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -28,6 +29,7 @@ from .resize import linear_resize_indices, resize_rows
 __all__ = [
     "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
+    "LUMA_WEIGHTS",
     "ImageInfo",
     "ImageReadError",
     "Photo",
@@ -39,6 +41,7 @@ __all__ = [
     "find_images",
     "keep_input_dtype",
     "linear_resize_indices",
+    "luma",
     "read_image",
     "read_photo",
     "read_png_text",

@@ -31,6 +31,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 
+from .color import LUMA_WEIGHTS
+
 __all__ = [
     "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
@@ -347,7 +349,8 @@ def read_photo(path: str | os.PathLike, *, mode: str = "RGB") -> Photo:
     if mode == "RGB" and arr.shape[-1] == 1:
         arr = np.repeat(arr, 3, axis=-1)
     elif mode == "L" and arr.shape[-1] == 3:
-        arr = (0.299 * arr[..., 0] + 0.587 * arr[..., 1] + 0.114 * arr[..., 2])[..., None]
+        r, g, b = LUMA_WEIGHTS
+        arr = (r * arr[..., 0] + g * arr[..., 1] + b * arr[..., 2])[..., None]
         info = info._replace(icc_profile=None)  # a colour profile does not describe luma
     t = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     a = None if alpha is None else torch.from_numpy(np.ascontiguousarray(_to_float(alpha)))[None]
@@ -379,7 +382,13 @@ def read_image(
 # ------------------------------------------------------------------------------------------ writing
 
 
-def _icc_space(profile: bytes) -> str:
+def icc_space(profile: bytes) -> str:
+    """The colour space an ICC profile describes (``"RGB"``, ``"GRAY"``, ...; ``""`` if too short).
+
+    Example:
+        >>> icc_space(bytes(16) + b"GRAY" + bytes(108))
+        'GRAY'
+    """
     return profile[16:20].decode("latin-1").strip() if len(profile) >= 20 else ""
 
 
@@ -456,9 +465,9 @@ def write_image(
     suffix = path.suffix.lower()
     if icc_profile is not None:
         want = "RGB" if image.shape[0] == 3 else "GRAY"
-        if _icc_space(icc_profile) != want:
+        if icc_space(icc_profile) != want:
             raise ValueError(
-                f"`icc_profile` describes {_icc_space(icc_profile) or 'an unknown'} colour space, "
+                f"`icc_profile` describes {icc_space(icc_profile) or 'an unknown'} colour space, "
                 f"but the image has {image.shape[0]} channel(s) (needs a {want} profile)."
             )
     if text and suffix != ".png":

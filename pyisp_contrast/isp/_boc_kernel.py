@@ -15,12 +15,17 @@ import math
 import numba
 import numpy as np
 
+from pyisp_contrast.core.color import LUMA_WEIGHTS
+
 #: Operation codes of the built-in curves the kernel knows.
 OP_VALUE_POWER = 0
 OP_GAMMA = 1
 OP_LOG_CURVE = 2
 
 _CHUNK = 16384
+
+# Rec. 601 luma weights as plain floats: numba freezes module globals into the compiled kernels.
+_LUMA_R, _LUMA_G, _LUMA_B = LUMA_WEIGHTS
 
 
 _FLAGS = {"contract", "arcp", "nsz", "afn", "reassoc"}  # no nnan/ninf: NaN must be detected
@@ -84,7 +89,7 @@ def _rgb_chunk(r, g, b, ro, go, bo, o, p, eps, veps, start, stop):  # pragma: no
             go[i] = min(scale * math.log(one + c255 * g[i]), one)
             bo[i] = min(scale * math.log(one + c255 * b[i]), one)
     for i in range(start, stop):
-        acc += abs(0.299 * (ro[i] - r[i]) + 0.587 * (go[i] - g[i]) + 0.114 * (bo[i] - b[i]))
+        acc += abs(_LUMA_R * (ro[i] - r[i]) + _LUMA_G * (go[i] - g[i]) + _LUMA_B * (bo[i] - b[i]))
     return acc
 
 

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_generator, check_image, value_checks
+from pyisp_contrast.core.color import luma
 
 from ._haze import HAZE_DEFAULTS, HazeDefaults, grid, ramp_depth, tinted_airlight
 
@@ -66,19 +67,6 @@ _DIRECTION_NAMES = ("under", "over")
 ParamSampler = Callable[..., dict[str, Tensor]]
 #: ``apply(images (n, C, H, W), params {name: (n, ...)}) -> (n, C, H, W)``, deterministic.
 Degrade = Callable[[Tensor, dict[str, Tensor]], Tensor]
-
-
-def luma(images: Tensor) -> Tensor:
-    """Rec. 601 luma ``0.299 R + 0.587 G + 0.114 B`` as ``(B, 1, H, W)`` (grey input is returned).
-
-    Example:
-        >>> luma(torch.ones(1, 3, 2, 2)).shape
-        torch.Size([1, 1, 2, 2])
-    """
-    if images.shape[-3] == 1:
-        return images
-    w = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=images.dtype)
-    return (images * w.view(3, 1, 1)).sum(dim=-3, keepdim=True)
 
 
 def _mean_abs_luma_diff(a: Tensor, b: Tensor) -> Tensor:

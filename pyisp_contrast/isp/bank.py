@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from pyisp_contrast.core.checks import RANGE_TOLERANCE, value_checks_enabled
+from pyisp_contrast.core.color import luma
 
 from .bags import (
     OVER,
@@ -47,7 +48,6 @@ from .bags import (
     DegradationRecord,
     Degrade,
     Runner,
-    luma,
 )
 from .curves import gamma, log_curve, value_curve
 

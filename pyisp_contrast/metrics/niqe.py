@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.color import LUMA_WEIGHTS
 
 __all__ = [
     "NIQE",
@@ -142,7 +143,8 @@ def _grey255(image: Tensor) -> Tensor:
     """
     x = image.to(torch.float32)
     if x.shape[0] == 3:
-        x = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+        r, g, b = LUMA_WEIGHTS
+        x = r * x[0] + g * x[1] + b * x[2]
     else:
         x = x[0]
     h, w = x.shape
