@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "enhance": "enhance",
     "evaluate": "evaluate",
     "export": "export",
+    "list-models": "list_models",
     "train": "train",
 }
 

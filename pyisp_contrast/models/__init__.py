@@ -10,6 +10,8 @@
 - :mod:`~pyisp_contrast.models.dehaze` / :mod:`~pyisp_contrast.models.derain`: the dehazing and
   deraining compositions (:class:`Dehazer`, :class:`Derainer`).
 - :mod:`~pyisp_contrast.models.pretrained`: :func:`load_pretrained` / :func:`save_pretrained`.
+- :mod:`~pyisp_contrast.models.registry`: one registry of models (:func:`register_model`,
+  :func:`get_model`, :func:`list_models`); the bundled models are registered below.
 """
 
 from __future__ import annotations
@@ -28,10 +30,28 @@ from pyisp_contrast.models.pie_physics import PHYSICS_WEIGHTS, PhysicsPIE
 from pyisp_contrast.models.pretrained import (
     ARCHITECTURES,
     WeightsError,
+    WeightsInfo,
     available_weights,
     load_pretrained,
     save_pretrained,
+    weights_info,
 )
+from pyisp_contrast.models.registry import (
+    ModelInfo,
+    get_model,
+    get_model_info,
+    list_models,
+    register_model,
+)
+
+# The bundled models, registered explicitly in one place (weight files name the class).
+register_model("dce", CurveEstimator, task="lowlight")
+register_model("fast-curve", FastCurveEstimator, task="lowlight")
+register_model("guided-gain", GuidedGainEnhancer, task="lowlight")
+register_model("pie", PIE, task="lowlight")
+register_model("pie-physics", PhysicsPIE, task="lowlight")
+register_model("dehaze", Dehazer, task="dehaze")
+register_model("derain", Derainer, task="derain")
 
 __all__ = [
     "ARCHITECTURES",
@@ -46,12 +66,19 @@ __all__ = [
     "GuidedGainEnhancer",
     "HazeEstimate",
     "HazeEstimator",
+    "ModelInfo",
     "PhysicsPIE",
     "RainEstimator",
     "SelectLayers",
     "WeightsError",
+    "WeightsInfo",
     "apply_curve_maps",
     "available_weights",
+    "get_model",
+    "get_model_info",
+    "list_models",
     "load_pretrained",
+    "register_model",
     "save_pretrained",
+    "weights_info",
 ]

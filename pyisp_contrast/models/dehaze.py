@@ -425,14 +425,3 @@ def _default_contrastive() -> nn.Module:
     from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
 
     return RatioContrastiveLoss(PixelStatistics(scales=(1, 4, 16)), L1Distance())
-
-
-def _register_architecture() -> None:
-    # load_pretrained / save_pretrained read their architectures from this public dict; adding
-    # the composition there lets a weight file name "Dehazer" (see models/weights/dehaze_default.md).
-    from pyisp_contrast.models.pretrained import ARCHITECTURES
-
-    ARCHITECTURES.setdefault("Dehazer", Dehazer)
-
-
-_register_architecture()

@@ -211,13 +211,3 @@ def _default_contrastive() -> nn.Module:
     from pyisp_contrast.contrastive import L1Distance, PixelStatistics, RatioContrastiveLoss
 
     return RatioContrastiveLoss(PixelStatistics(scales=(1, 4)), L1Distance())
-
-
-def _register_architecture() -> None:
-    # See pyisp_contrast.models.dehaze: lets a weight file name "Derainer".
-    from pyisp_contrast.models.pretrained import ARCHITECTURES
-
-    ARCHITECTURES.setdefault("Derainer", Derainer)
-
-
-_register_architecture()

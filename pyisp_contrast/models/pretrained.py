@@ -22,6 +22,7 @@ import importlib.resources
 import io
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +30,24 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_plain_metadata
-from pyisp_contrast.models.curve_net import CurveEstimator, FastCurveEstimator
-from pyisp_contrast.models.gain_net import GuidedGainEnhancer
+from pyisp_contrast.models.registry import ARCHITECTURE_VIEW, get_model_info, list_models
 
 __all__ = [
     "ARCHITECTURES",
     "WeightsError",
+    "WeightsInfo",
     "available_weights",
     "load_pretrained",
     "save_pretrained",
+    "weights_info",
 ]
 
 #: Value of the ``"format"`` entry of files written by :func:`save_pretrained`.
 FORMAT = "pyisp_contrast.curve_estimator/1"
 
-#: Architectures a weight file may name.
-ARCHITECTURES: dict[str, type[nn.Module]] = {
-    "CurveEstimator": CurveEstimator,
-    "FastCurveEstimator": FastCurveEstimator,
-    "GuidedGainEnhancer": GuidedGainEnhancer,
-}
+#: Architectures a weight file may name: a read-only view of the model registry
+#: (:mod:`pyisp_contrast.models.registry`), keyed by class name.
+ARCHITECTURES = ARCHITECTURE_VIEW
 
 
 class WeightsError(ValueError):
@@ -194,6 +193,7 @@ def load_pretrained(
 
     Example:
         >>> import tempfile, os
+        >>> from pyisp_contrast.models import FastCurveEstimator
         >>> net = FastCurveEstimator()
         >>> path = os.path.join(tempfile.mkdtemp(), "mine.pt")
         >>> save_pretrained(net, path, trained_on="nothing")
@@ -252,7 +252,8 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> N
     arch = type(network).__name__
     if arch not in ARCHITECTURES or type(network) is not ARCHITECTURES[arch]:
         raise TypeError(
-            f"save_pretrained stores {sorted(ARCHITECTURES)} (or a PIE holding one), got {arch}."
+            f"save_pretrained stores registered architectures {sorted(ARCHITECTURES)} (or a PIE "
+            f"holding one), got {arch}; register it with pyisp_contrast.models.register_model."
         )
     reserved = {"format", "arch", "config", "state_dict"} & set(meta)
     if reserved:
@@ -271,3 +272,57 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> N
     tmp = path.with_name(path.name + ".tmp")
     torch.save(blob, tmp)
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """A shipped weight file, as ``pyisp-contrast list-models`` shows it.
+
+    Attributes:
+        name: the shipped name (``load_pretrained(name)``).
+        architecture: the network class the file stores.
+        model: the registry name of that class.
+        task: the registry's task for it.
+        parameters: number of parameters.
+        summary: the first line of its model card (the ``.md`` beside it), or ``""``.
+    """
+
+    name: str
+    architecture: str
+    model: str
+    task: str
+    parameters: int
+    summary: str
+
+
+def _card_summary(name: str) -> str:
+    card = _weights_dir() / (name.replace("-", "_") + ".md")
+    if not card.is_file():
+        return ""
+    for line in card.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text and not text.startswith("#"):
+            return text
+    return ""
+
+
+def weights_info(name: str) -> WeightsInfo:
+    """What a shipped weight file holds (architecture, task, parameters, model-card line).
+
+    Example:
+        >>> info = weights_info("pie-physics")
+        >>> info.architecture, info.task
+        ('GuidedGainEnhancer', 'lowlight')
+    """
+    model = load_pretrained(name)
+    arch = type(model).__name__
+    registered = [n for n in list_models() if get_model_info(n).architecture == arch]
+    entry = get_model_info(registered[0]) if registered else None
+    return WeightsInfo(
+        name=name,
+        architecture=arch,
+        model=entry.name if entry else "",
+        task=entry.task if entry else "any",
+        parameters=sum(p.numel() for p in model.parameters()),
+        summary=_card_summary(name),
+    )

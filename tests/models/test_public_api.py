@@ -23,6 +23,13 @@ EXPECTED = {
     "GuidedGainEnhancer",
     "PhysicsPIE",
     "PHYSICS_WEIGHTS",
+    "ModelInfo",
+    "WeightsInfo",
+    "get_model",
+    "get_model_info",
+    "list_models",
+    "register_model",
+    "weights_info",
 }
 
 
