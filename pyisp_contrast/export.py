@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pyisp_contrast.models.curve_net import DCEBody
+
 __all__ = [
     "VERIFY_SIZES",
     "ExportResult",
@@ -265,14 +267,13 @@ def _curve_steps(x: Tensor, curves: Tensor, iterations: int, n_maps: int) -> Ten
     return x.clamp(0.0, 1.0)
 
 
-class _CurveInference(nn.Module):
+class _CurveInference(DCEBody):
     """:class:`~pyisp_contrast.models.FastCurveEstimator` (``fast=True``) or
-    :class:`~pyisp_contrast.models.CurveEstimator` ``enhance``, in tensor operations."""
+    :class:`~pyisp_contrast.models.CurveEstimator` ``enhance``, in tensor operations (the
+    network's own DCE-Net layers and body, :class:`~pyisp_contrast.models.curve_net.DCEBody`)."""
 
     def __init__(self, net: nn.Module, fast: bool) -> None:
-        super().__init__()
-        for i in range(1, 8):
-            setattr(self, f"e_conv{i}", getattr(net, f"e_conv{i}"))
+        super().__init__([getattr(net, f"e_conv{i}") for i in range(1, 8)])
         self.fast: bool = fast
         self.iterations: int = int(net.iterations)
         self.n_maps: int = int(net.n_maps) if fast else int(net.iterations)
@@ -286,13 +287,7 @@ class _CurveInference(nn.Module):
         x = image
         if self.fast:
             x = _aa_resize(image, hw, _working_size(hw, self.working_side, self.scale))
-        x1 = F.relu(self.e_conv1(x))
-        x2 = F.relu(self.e_conv2(x1))
-        x3 = F.relu(self.e_conv3(x2))
-        x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        curves = torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        curves = self.dce_maps(x)
         if self.fast:
             curves = _bilinear_resize(curves, _spatial_size(curves), hw, hw)
         return _curve_steps(image, curves, self.iterations, self.n_maps)

@@ -14,13 +14,16 @@ and keeps 0 and 1 fixed, so the output is a valid, order-preserving tone curve p
   on a downscaled copy of the input, curve maps upsampled bilinearly and applied at full resolution.
   With a fixed working resolution its cost barely depends on the photo size.
 
-Both return :class:`CurveOutput` from ``forward`` (for training: the curve maps feed the illumination
-smoothness loss) and offer a memory-bounded, gradient-free ``enhance`` for inference on large photos.
+Both are built on :class:`DCEBody`, DCE-Net's seven convolutions and skip connections written once,
+with full-resolution or separable layers. Both return :class:`CurveOutput` from ``forward`` (for
+training: the curve maps feed the illumination smoothness loss) and offer a memory-bounded,
+gradient-free ``enhance`` for inference on large photos.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -126,7 +129,54 @@ def _prepare_enhance_input(images: Tensor) -> tuple[Tensor, bool]:
     return check_image(images, "images", channels=(3,))
 
 
-class CurveEstimator(nn.Module):
+class DCEBody(nn.Module):
+    """The body both curve estimators share: DCE-Net's seven convolutions and skip connections.
+
+    ``e_conv1`` .. ``e_conv7`` with ReLU, symmetric skip concatenations (``conv5 <- [x3, x4]``,
+    ``conv6 <- [x2, x5]``, ``conv7 <- [x1, x6]``) and ``tanh`` on the last layer (Zero-DCE, CVPR
+    2020, Fig. 2). The layers are attributes of the subclass itself, not of a child module, so the
+    state-dict keys stay ``e_conv1.weight`` .. ``e_conv7.bias`` (``e_conv1.depthwise.weight`` ..
+    for separable layers): the names of the authors' checkpoints and of the bundled weights.
+
+    Args:
+        layers: the seven layers, from :meth:`build_layers` (or taken from a trained network).
+    """
+
+    def __init__(self, layers: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if len(layers) != 7:
+            raise ValueError(f"DCE-Net has 7 layers, got {len(layers)}.")
+        self.e_conv1, self.e_conv2, self.e_conv3, self.e_conv4 = layers[:4]
+        self.e_conv5, self.e_conv6, self.e_conv7 = layers[4:]
+
+    @staticmethod
+    def build_layers(
+        channels: int, out_channels: int, conv: Callable[[int, int], nn.Module]
+    ) -> list[nn.Module]:
+        """The seven layers, ``conv(in_channels, out_channels)`` each, built in order (so a seeded
+        generator initialises them the same way every time): 3 -> c, three c -> c, two 2c -> c,
+        2c -> ``out_channels``."""
+        c = channels
+        ins = (3, c, c, c, 2 * c, 2 * c, 2 * c)
+        outs = (c, c, c, c, c, c, out_channels)
+        return [conv(i, o) for i, o in zip(ins, outs, strict=True)]
+
+    def dce_maps(self, x: Tensor) -> Tensor:
+        """The body's output: ``tanh`` of the last layer, maps in [-1, 1] (no checks)."""
+        x1 = F.relu(self.e_conv1(x))
+        x2 = F.relu(self.e_conv2(x1))
+        x3 = F.relu(self.e_conv3(x2))
+        x4 = F.relu(self.e_conv4(x3))
+        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
+        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
+        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+
+
+def _full_resolution_conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, stride=1, padding=1, bias=True)
+
+
+class CurveEstimator(DCEBody):
     """DCE-Net: the full-resolution curve estimator of Zero-DCE, the network PIE trains.
 
     Seven 3x3 convolutions with 32 channels and ReLU, symmetric skip concatenations
@@ -150,23 +200,12 @@ class CurveEstimator(nn.Module):
     """
 
     def __init__(self, channels: int = 32, iterations: int = 8) -> None:
-        super().__init__()
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
             raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
+        iterations = _check_iterations(iterations)
+        super().__init__(self.build_layers(channels, 3 * iterations, _full_resolution_conv))
         self.channels = channels
-        self.iterations = _check_iterations(iterations)
-        c = channels
-
-        def conv(cin: int, cout: int) -> nn.Conv2d:
-            return nn.Conv2d(cin, cout, 3, stride=1, padding=1, bias=True)
-
-        self.e_conv1 = conv(3, c)
-        self.e_conv2 = conv(c, c)
-        self.e_conv3 = conv(c, c)
-        self.e_conv4 = conv(c, c)
-        self.e_conv5 = conv(2 * c, c)
-        self.e_conv6 = conv(2 * c, c)
-        self.e_conv7 = conv(2 * c, 3 * iterations)
+        self.iterations = iterations
 
     @property
     def config(self) -> dict:
@@ -175,13 +214,7 @@ class CurveEstimator(nn.Module):
 
     def curve_maps(self, images: Tensor) -> Tensor:
         """The curve maps ``(B, 3 * iterations, H, W)`` in [-1, 1] for ``images`` (no checks)."""
-        x1 = F.relu(self.e_conv1(images))
-        x2 = F.relu(self.e_conv2(x1))
-        x3 = F.relu(self.e_conv3(x2))
-        x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1)))
+        return self.dce_maps(images)
 
     @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
@@ -252,7 +285,7 @@ class _SeparableConv(nn.Module):
         return self.pointwise(self.depthwise(x))
 
 
-class FastCurveEstimator(nn.Module):
+class FastCurveEstimator(DCEBody):
     """Reduced-resolution curve estimator (the idea of Zero-DCE++, TPAMI 2021).
 
     The input is downscaled (antialiased bilinear) to a working resolution, a DCE-Net-shaped network
@@ -286,10 +319,9 @@ class FastCurveEstimator(nn.Module):
         working_side: int | None = 256,
         scale_factor: float | None = None,
     ) -> None:
-        super().__init__()
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
             raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
-        self.iterations = _check_iterations(iterations)
+        iterations = _check_iterations(iterations)
         if n_maps not in (1, iterations):
             raise ValueError(f"`n_maps` must be 1 or `iterations` ({iterations}), got {n_maps!r}.")
         if (working_side is None) == (scale_factor is None):
@@ -307,18 +339,12 @@ class FastCurveEstimator(nn.Module):
             and scale_factor >= 1
         ):
             raise ValueError(f"`scale_factor` must be a finite number >= 1, got {scale_factor!r}.")
+        super().__init__(self.build_layers(channels, 3 * n_maps, _SeparableConv))
         self.channels = channels
+        self.iterations = iterations
         self.n_maps = n_maps
         self.working_side = working_side
         self.scale_factor = None if scale_factor is None else float(scale_factor)
-        c = channels
-        self.e_conv1 = _SeparableConv(3, c)
-        self.e_conv2 = _SeparableConv(c, c)
-        self.e_conv3 = _SeparableConv(c, c)
-        self.e_conv4 = _SeparableConv(c, c)
-        self.e_conv5 = _SeparableConv(2 * c, c)
-        self.e_conv6 = _SeparableConv(2 * c, c)
-        self.e_conv7 = _SeparableConv(2 * c, 3 * n_maps)
 
     @property
     def config(self) -> dict:
@@ -349,13 +375,7 @@ class FastCurveEstimator(nn.Module):
             )
         # Depthwise convolutions are several times faster channels-last on CPU (oneDNN).
         x = x.contiguous(memory_format=torch.channels_last)
-        x1 = F.relu(self.e_conv1(x))
-        x2 = F.relu(self.e_conv2(x1))
-        x3 = F.relu(self.e_conv3(x2))
-        x4 = F.relu(self.e_conv4(x3))
-        x5 = F.relu(self.e_conv5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.e_conv6(torch.cat([x2, x5], 1)))
-        return torch.tanh(self.e_conv7(torch.cat([x1, x6], 1))).contiguous()
+        return self.dce_maps(x).contiguous()
 
     @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
