@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 __all__ = [
+    "InvalidTypeError",
     "as_batch_param",
+    "check_choice",
     "check_finite",
+    "check_float",
     "check_generator",
     "check_image",
+    "check_int",
     "check_labels",
     "check_plain_metadata",
     "keep_input_dtype",
@@ -65,6 +71,163 @@ def check_finite(x: Tensor, name: str) -> None:
         raise ValueError(
             f"`{name}` contains NaN or inf values; clean the input (e.g. torch.nan_to_num)."
         )
+
+
+class InvalidTypeError(TypeError, ValueError):
+    """An argument of the wrong type, raised by :func:`check_int` and :func:`check_float`.
+
+    A ``TypeError``, as Python's convention wants, and also a ``ValueError``: before the checks
+    were shared, many of them raised ``ValueError`` for a wrong type, and code that catches
+    either keeps working.
+    """
+
+
+def _int_description(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"an int in [{low}, {high}]"
+    if low == 1:
+        return "a positive int"
+    if low == 0:
+        return "a non-negative int"
+    if low is not None:
+        return f"an int >= {low}"
+    if high is not None:
+        return f"an int <= {high}"
+    return "an int"
+
+
+def check_int(
+    value: object,
+    name: str,
+    low: int | None = None,
+    high: int | None = None,
+    *,
+    hint: str | None = None,
+    optional: bool = False,
+    allow_numpy: bool = False,
+) -> Any:
+    """Check that ``value`` is an int (not a bool) in ``[low, high]``; return it as an ``int``.
+
+    Args:
+        value: the argument.
+        name: its name, for the message.
+        low, high: inclusive bounds, ``None`` for none.
+        hint: what the number means, added to the message in parentheses.
+        optional: accept ``None`` too (and return it).
+        allow_numpy: accept numpy integers too.
+
+    Raises:
+        InvalidTypeError: not an int (a ``TypeError`` and a ``ValueError``).
+        ValueError: out of range.
+
+    Example:
+        >>> check_int(3, "tile", 1)
+        3
+        >>> check_int(0, "k", 1, hint="negatives per image")
+        Traceback (most recent call last):
+        ...
+        ValueError: `k` must be a positive int (negatives per image), got 0.
+    """
+    if optional and value is None:
+        return None
+    kinds: tuple[type, ...] = (int, np.integer) if allow_numpy else (int,)
+    ok_type = isinstance(value, kinds) and not isinstance(value, bool)
+    if not ok_type or (low is not None and value < low) or (high is not None and value > high):
+        what = _int_description(low, high) + (" or None" if optional else "")
+        what += f" ({hint})" if hint else ""
+        error = ValueError if ok_type else InvalidTypeError
+        raise error(f"`{name}` must be {what}, got {value!r}.")
+    return int(value)  # type: ignore[call-overload]
+
+
+def _float_description(
+    low: float | None, high: float | None, low_open: bool, high_open: bool, finite: bool
+) -> str:
+    if low is not None and high is not None:
+        lb, hb = "(" if low_open else "[", ")" if high_open else "]"
+        return f"a number in {lb}{low:g}, {high:g}{hb}"
+    number = "finite number" if finite else "number"
+    if low == 0 and low_open:
+        return f"a positive {number}"
+    if low is not None:
+        return f"a {number} {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"a {number} {'<' if high_open else '<='} {high:g}"
+    return f"a {number}"
+
+
+def check_float(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    finite: bool = True,
+    hint: str | None = None,
+    optional: bool = False,
+) -> Any:
+    """Check that ``value`` is a real number (an int or float, not a bool) in range; return it as a
+    ``float``.
+
+    NaN is always refused; infinities only pass with ``finite=False`` (and no bound excluding them).
+
+    Args:
+        value: the argument.
+        name: its name, for the message.
+        low, high: bounds, ``None`` for none; inclusive unless ``low_open`` / ``high_open``.
+        finite: refuse infinities.
+        hint: what the number means, added to the message in parentheses.
+        optional: accept ``None`` too (and return it).
+
+    Raises:
+        InvalidTypeError: not a number (a ``TypeError`` and a ``ValueError``).
+        ValueError: NaN, infinite (with ``finite``) or out of range.
+
+    Example:
+        >>> check_float(2, "gamma", 0.0, low_open=True)
+        2.0
+        >>> check_float(1.5, "omega", 0.0, 1.0, low_open=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: `omega` must be a number in (0, 1], got 1.5.
+    """
+    if optional and value is None:
+        return None
+    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok_type:
+        v = float(value)  # type: ignore[arg-type]
+        ok = not math.isnan(v) and not (finite and math.isinf(v))
+        if low is not None:
+            ok = ok and (v > low if low_open else v >= low)
+        if high is not None:
+            ok = ok and (v < high if high_open else v <= high)
+        if ok:
+            return v
+    what = _float_description(low, high, low_open, high_open, finite)
+    what += (" or None" if optional else "") + (f" ({hint})" if hint else "")
+    error = ValueError if ok_type else InvalidTypeError
+    raise error(f"`{name}` must be {what}, got {value!r}.")
+
+
+def check_choice(value: object, name: str, choices: Iterable[Any]) -> Any:
+    """Check that ``value`` is one of ``choices``; return it.
+
+    Example:
+        >>> check_choice("sgd", "optimizer", ("adam", "sgd"))
+        'sgd'
+        >>> check_choice("rmsprop", "optimizer", ("adam", "sgd"))
+        Traceback (most recent call last):
+        ...
+        ValueError: `optimizer` must be one of 'adam', 'sgd', got 'rmsprop'.
+    """
+    options = tuple(choices)
+    if value not in options:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(repr(c) for c in options)}, got {value!r}."
+        )
+    return value
 
 
 def _check_float_tensor(images: object, name: str) -> None:

@@ -26,7 +26,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-_QUANT = np.float32(65536.0)
+from pyisp_contrast.segmentation.slic import FEATURE_QUANTUM
+
+_QUANT = np.float32(FEATURE_QUANTUM)
 
 
 @njit(cache=True, inline="always")

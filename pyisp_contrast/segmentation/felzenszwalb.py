@@ -12,9 +12,9 @@ import torch
 from skimage.segmentation import felzenszwalb as _sk_felzenszwalb
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.checks import check_float, check_image, check_int
 from pyisp_contrast.segmentation.regions import relabel_sequential
-from pyisp_contrast.segmentation.slic import Superpixels, _check_float, _check_int
+from pyisp_contrast.segmentation.slic import Superpixels
 
 __all__ = ["Felzenszwalb", "felzenszwalb"]
 
@@ -42,9 +42,9 @@ def felzenszwalb(
         (2, 0, 1)
     """
     images, unbatched = check_image(images, "images", channels=(1, 3))
-    scale = _check_float(scale, "scale", 0.0, inclusive=False)
-    sigma = _check_float(sigma, "sigma", 0.0, inclusive=True)
-    min_size = _check_int(min_size, "min_size", 0)
+    scale = check_float(scale, "scale", 0.0, low_open=True)
+    sigma = check_float(sigma, "sigma", 0.0)
+    min_size = check_int(min_size, "min_size", 0, allow_numpy=True)
     arr = images.detach().to("cpu", torch.float64).numpy()
     out = np.empty((arr.shape[0], *arr.shape[2:]), dtype=np.int64)
     for i, img in enumerate(arr):

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pyisp_contrast.core.checks import check_labels
+from pyisp_contrast.core.checks import check_int, check_labels
 from pyisp_contrast.segmentation.regions import boundaries, region_stats, relabel_sequential
 
 __all__ = [
@@ -69,8 +69,7 @@ def boundary_recall(labels: Tensor, gt: Tensor, tolerance: int = 2) -> Tensor:
         (1.0, 0.0)
     """
     labels, gt = _pair(labels, gt)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
-        raise ValueError(f"`tolerance` must be a non-negative int, got {tolerance!r}.")
+    tolerance = check_int(tolerance, "tolerance", 0)
     gb = boundaries(gt)
     sb = boundaries(labels).unsqueeze(1).float()
     if tolerance:

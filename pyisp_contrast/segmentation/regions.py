@@ -14,7 +14,13 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor
 
-from pyisp_contrast.core.checks import check_image, check_labels, value_checks_enabled
+from pyisp_contrast.core.checks import (
+    check_choice,
+    check_image,
+    check_int,
+    check_labels,
+    value_checks_enabled,
+)
 
 __all__ = ["RegionStats", "boundaries", "paint", "region_stats", "relabel_sequential"]
 
@@ -36,10 +42,7 @@ class RegionStats(NamedTuple):
 def _num_regions(labels: Tensor, num_regions: int | None) -> int:
     if num_regions is None:
         return int(labels.max()) + 1
-    if isinstance(num_regions, bool) or not isinstance(num_regions, int):
-        raise TypeError(f"`num_regions` must be an int or None, got {type(num_regions).__name__}.")
-    if num_regions < 1:
-        raise ValueError(f"`num_regions` must be at least 1, got {num_regions}.")
+    num_regions = check_int(num_regions, "num_regions", 1, optional=True)
     if value_checks_enabled() and int(labels.max()) >= num_regions:
         raise ValueError(
             f"`labels` holds index {int(labels.max())} but `num_regions` is {num_regions}; "
@@ -197,8 +200,7 @@ def boundaries(labels: Tensor, mode: Literal["inner", "thick"] = "inner") -> Ten
         ([[[0, 0, 1, 0]]], [[[0, 1, 1, 0]]])
     """
     labels = check_labels(labels, "labels")
-    if mode not in ("inner", "thick"):
-        raise ValueError(f"`mode` must be 'inner' or 'thick', got {mode!r}.")
+    check_choice(mode, "mode", ("inner", "thick"))
     out = torch.zeros_like(labels, dtype=torch.bool)
     # Horizontal and vertical neighbour pairs; each pair marks one or both of its pixels.
     for dim in (1, 2):

@@ -64,8 +64,10 @@ from torch import Tensor, nn
 from pyisp_contrast.core.checks import (
     RANGE_TOLERANCE,
     as_batch_param,
+    check_float,
     check_generator,
     check_image,
+    check_int,
     value_checks,
     value_checks_enabled,
 )
@@ -74,7 +76,9 @@ from pyisp_contrast.segmentation.regions import relabel_sequential
 
 __all__ = ["SLIC", "Superpixels", "slic", "slic_grid"]
 
-_QUANT = 65536.0  # features are multiples of 2**-16: float64 sums of them are exact
+#: Features (colour and position) are rounded to multiples of ``1 / FEATURE_QUANTUM`` = 2**-16 in
+#: both paths, torch and numba, so float64 sums of them are exact and the paths agree bit for bit.
+FEATURE_QUANTUM = 65536.0
 
 
 class Superpixels(NamedTuple):
@@ -102,8 +106,11 @@ def slic_grid(height: int, width: int, n_segments: int) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=16)
-def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[str, np.ndarray]:
-    """Grid tables shared by both paths (cached per image size and grid)."""
+def grid_geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[str, np.ndarray]:
+    """Tables of the ``gy x gx`` seed grid on an ``h x w`` image with pixel spacing ``(sy, sx)``,
+    shared by :func:`slic`'s two paths and :func:`~pyisp_contrast.segmentation.soft_slic`
+    (cached per image size and grid): each pixel's cell, each cell's 3x3 neighbours, quantised
+    coordinates and the cell bounds."""
     y_bounds = (np.arange(gy + 1) * h) // gy
     x_bounds = (np.arange(gx + 1) * w) // gx
     cell_y = np.searchsorted(y_bounds, np.arange(h), side="right") - 1
@@ -121,7 +128,7 @@ def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[st
             nbr[:, s] = np.where(ok, ny * gx + nx, cy * gx + cx)
             s += 1
     step = max(h / gy, w / gx)
-    q = np.float32(_QUANT)
+    q = np.float32(FEATURE_QUANTUM)
     ys = np.rint(np.arange(h, dtype=np.float32) * np.float32(sy / step) * q) / q
     xs = np.rint(np.arange(w, dtype=np.float32) * np.float32(sx / step) * q) / q
     coord_y = np.repeat(ys, w).astype(np.float32)
@@ -139,19 +146,11 @@ def _geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dict[st
     }
 
 
-def _check_int(value: int, name: str, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}.")
-    if value < low or (high is not None and value > high):
-        hi = "" if high is None else f" and at most {high}"
-        raise ValueError(f"`{name}` must be at least {low}{hi}, got {value}.")
-    return int(value)
-
-
-def _check_spacing_and_lab(
+def resolve_spacing_and_lab(
     spacing: Sequence[float] | None, convert2lab: bool | None, channels: int
 ) -> tuple[float, float, bool]:
-    """Validate ``spacing`` (row, column) and resolve ``convert2lab`` (default: RGB input)."""
+    """Validate ``spacing`` (row, column) and resolve ``convert2lab`` (default: RGB input), for
+    :func:`slic` and :func:`~pyisp_contrast.segmentation.soft_slic`."""
     if spacing is None:
         sy, sx = 1.0, 1.0
     else:
@@ -159,8 +158,8 @@ def _check_spacing_and_lab(
             raise ValueError(
                 f"`spacing` must be None or a pair (row, column) of floats, got {spacing!r}."
             )
-        sy = _check_float(spacing[0], "spacing", 0.0, inclusive=False)
-        sx = _check_float(spacing[1], "spacing", 0.0, inclusive=False)
+        sy = check_float(spacing[0], "spacing", 0.0, low_open=True)
+        sx = check_float(spacing[1], "spacing", 0.0, low_open=True)
     if convert2lab is None:
         convert2lab = channels == 3
     elif convert2lab and channels != 3:
@@ -168,16 +167,6 @@ def _check_spacing_and_lab(
             f"`convert2lab=True` needs 3-channel RGB images, got {channels} channel(s)."
         )
     return sy, sx, bool(convert2lab)
-
-
-def _check_float(value: float, name: str, low: float, *, inclusive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value) or value < low or (value == low and not inclusive):
-        op = ">=" if inclusive else ">"
-        raise ValueError(f"`{name}` must be finite and {op} {low:g}, got {value}.")
-    return value
 
 
 def _min_range(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -217,7 +206,7 @@ def _features_torch(
         v = kornia.color.rgb_to_lab(x)
     else:
         v = torch.cat([x, torch.zeros_like(x), torch.zeros_like(x)], 1)
-    v = torch.round(v * (inv_m.view(b, 1, 1, 1) * _QUANT)) / _QUANT
+    v = torch.round(v * (inv_m.view(b, 1, 1, 1) * FEATURE_QUANTUM)) / FEATURE_QUANTUM
     dev = x.device
     cy = torch.from_numpy(geo["coord_y"]).to(dev).view(1, 1, h * w).expand(b, 1, h * w)
     cx = torch.from_numpy(geo["coord_x"]).to(dev).view(1, 1, h * w).expand(b, 1, h * w)
@@ -299,8 +288,8 @@ def _slic(
     with value_checks(False):  # shape and dtype here; values below, in one pass with the rescale
         images, unbatched = check_image(images, "images", channels=(1, 3))
     b, c, h, w = images.shape
-    n_segments = _check_int(n_segments, "n_segments", 1, h * w)
-    max_iter = _check_int(max_iter, "max_iter", 1)
+    n_segments = check_int(n_segments, "n_segments", 1, h * w, allow_numpy=True)
+    max_iter = check_int(max_iter, "max_iter", 1, allow_numpy=True)
     comp = as_batch_param(
         compactness,
         b,
@@ -309,17 +298,17 @@ def _slic(
         low=0.0,
         low_inclusive=False,
     )
-    min_size_factor = _check_float(min_size_factor, "min_size_factor", 0.0, inclusive=True)
-    max_size_factor = _check_float(
-        max_size_factor, "max_size_factor", min_size_factor, inclusive=False
+    min_size_factor = check_float(min_size_factor, "min_size_factor", 0.0)
+    max_size_factor = check_float(
+        max_size_factor, "max_size_factor", min_size_factor, low_open=True
     )
-    sy, sx, convert2lab = _check_spacing_and_lab(spacing, convert2lab, c)
+    sy, sx, convert2lab = resolve_spacing_and_lab(spacing, convert2lab, c)
     if not isinstance(enforce_connectivity, bool):
         raise TypeError("`enforce_connectivity` must be a bool.")
     check_generator(generator, images.device)
 
     gy, gx = slic_grid(h, w, n_segments)
-    geo = _geometry(h, w, gy, gx, sy, sx)
+    geo = grid_geometry(h, w, gy, gx, sy, sx)
     k = gy * gx
     inv_m = (1.0 / comp.view(b)).float()
     x = images.detach().float()
@@ -328,7 +317,7 @@ def _slic(
     if generator is not None:
         # Random seed positions (within +-1/4 cell), e.g. for new superpixels at every epoch.
         u = torch.rand(b, k, 2, generator=generator, device=x.device, dtype=torch.float32) - 0.5
-        jitter = torch.round(u * 0.5 * _QUANT) / _QUANT
+        jitter = torch.round(u * 0.5 * FEATURE_QUANTUM) / FEATURE_QUANTUM
 
     if backend == "numba":
         from pyisp_contrast.segmentation import _slic_numba as nb

@@ -16,11 +16,10 @@ import kornia
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import as_batch_param, check_image
+from pyisp_contrast.core.checks import as_batch_param, check_image, check_int
 from pyisp_contrast.segmentation.slic import (
-    _check_int,
-    _check_spacing_and_lab,
-    _geometry,
+    grid_geometry,
+    resolve_spacing_and_lab,
     slic_grid,
 )
 
@@ -100,14 +99,14 @@ def soft_slic(
     """
     images, unbatched = check_image(images, "images", channels=(1, 3))
     b, c, h, w = images.shape
-    n_segments = _check_int(n_segments, "n_segments", 1, h * w)
-    n_iter = _check_int(n_iter, "n_iter", 1)
+    n_segments = check_int(n_segments, "n_segments", 1, h * w, allow_numpy=True)
+    n_iter = check_int(n_iter, "n_iter", 1, allow_numpy=True)
     temp = as_batch_param(temperature, b, "temperature", like=images, low=0.0, low_inclusive=False)
     comp = as_batch_param(compactness, b, "compactness", like=images, low=0.0, low_inclusive=False)
-    sy, sx, convert2lab = _check_spacing_and_lab(spacing, convert2lab, c)
+    sy, sx, convert2lab = resolve_spacing_and_lab(spacing, convert2lab, c)
 
     gy, gx = slic_grid(h, w, n_segments)
-    geo = _geometry(h, w, gy, gx, sy, sx)
+    geo = grid_geometry(h, w, gy, gx, sy, sx)
     k = gy * gx
     dev = images.device
     feat = _pixel_features(images, 1.0 / comp.view(b), bool(convert2lab), geo)  # (B, N, C')

@@ -306,3 +306,111 @@ def test_keep_input_dtype_gradients_reach_the_input() -> None:
 def test_keep_input_dtype_refuses_non_float_images(images, match) -> None:
     with pytest.raises(TypeError, match=match):
         _Net()(images)
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared argument validators: check_int, check_float, check_choice (issue 15, item 5)
+# ------------------------------------------------------------------------------------------------
+def test_check_int_accepts_and_returns_int():
+    import numpy as np
+
+    from pyisp_contrast.core import check_int
+
+    assert check_int(3, "n", 1) == 3
+    assert check_int(0, "n", 0) == 0
+    assert check_int(-5, "n") == -5
+    assert check_int(None, "n", 1, optional=True) is None
+    out = check_int(np.int64(4), "n", 1, allow_numpy=True)
+    assert out == 4 and type(out) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "exc", "message"),
+    [
+        (0, {"low": 1}, ValueError, "`n` must be a positive int, got 0."),
+        (-1, {"low": 0}, ValueError, "`n` must be a non-negative int, got -1."),
+        (15, {"low": 16}, ValueError, "`n` must be an int >= 16, got 15."),
+        (9, {"low": 1, "high": 8}, ValueError, "`n` must be an int in [1, 8], got 9."),
+        (9, {"high": 8}, ValueError, "`n` must be an int <= 8, got 9."),
+        (0, {"low": 1, "hint": "grid cells"}, ValueError, "a positive int (grid cells), got 0."),
+        (0, {"low": 1, "optional": True}, ValueError, "a positive int or None, got 0."),
+        (2.0, {"low": 1}, TypeError, "`n` must be a positive int, got 2.0."),
+        (True, {}, TypeError, "`n` must be an int, got True."),
+        ("3", {}, TypeError, "got '3'."),
+        (None, {}, TypeError, "`n` must be an int, got None."),
+    ],
+)
+def test_check_int_refuses(value, kwargs, exc, message):
+    import re
+
+    from pyisp_contrast.core import check_int
+
+    with pytest.raises(exc, match=re.escape(message)):
+        check_int(value, "n", **kwargs)
+
+
+def test_check_int_numpy_only_when_allowed():
+    import numpy as np
+
+    from pyisp_contrast.core import check_int
+
+    with pytest.raises(TypeError, match="int"):
+        check_int(np.int64(3), "n")
+
+
+def test_wrong_type_is_both_type_and_value_error():
+    # validators that raised ValueError for a wrong type before they were shared keep working
+    from pyisp_contrast.core import InvalidTypeError, check_float, check_int
+
+    for call in (lambda: check_int(2.5, "n"), lambda: check_float("x", "v")):
+        with pytest.raises(InvalidTypeError) as info:
+            call()
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+
+
+def test_check_float_accepts_and_returns_float():
+    from pyisp_contrast.core import check_float
+
+    out = check_float(2, "x", 0.0, low_open=True)
+    assert out == 2.0 and type(out) is float
+    assert check_float(0.0, "x", 0.0) == 0.0
+    assert check_float(1.0, "x", 0.0, 1.0, low_open=True) == 1.0
+    assert check_float(float("inf"), "x", 0.0, finite=False) == float("inf")
+    assert check_float(None, "x", optional=True) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "exc", "message"),
+    [
+        (0.0, {"low": 0.0, "low_open": True}, ValueError, "`x` must be a positive finite number"),
+        (-1, {"low": 0.0, "finite": False}, ValueError, "`x` must be a number >= 0, got -1."),
+        (0.5, {"low": 1.0}, ValueError, "`x` must be a finite number >= 1, got 0.5."),
+        (1.0, {"low": 0.0, "high": 1.0, "high_open": True}, ValueError, "in [0, 1), got 1.0."),
+        (0.0, {"low": 0.0, "high": 1.0, "low_open": True}, ValueError, "in (0, 1], got 0.0."),
+        (float("inf"), {"low": 0.0}, ValueError, "finite number >= 0, got inf."),
+        (float("nan"), {"low": 0.0, "finite": False}, ValueError, "got nan."),
+        (float("nan"), {}, ValueError, "`x` must be a finite number, got nan."),
+        (0.0, {"low": 0.0, "low_open": True, "hint": "a variance"}, ValueError, "(a variance)"),
+        (True, {}, TypeError, "`x` must be a finite number, got True."),
+        ("1", {}, TypeError, "got '1'."),
+        (torch.tensor(1.0), {}, TypeError, "`x` must be a finite number"),
+    ],
+)
+def test_check_float_refuses(value, kwargs, exc, message):
+    import re
+
+    from pyisp_contrast.core import check_float
+
+    with pytest.raises(exc, match=re.escape(message)):
+        check_float(value, "x", **kwargs)
+
+
+def test_check_choice():
+    from pyisp_contrast.core import check_choice
+
+    assert check_choice("b", "mode", ("a", "b")) == "b"
+    assert check_choice(2, "k", {1, 2}) == 2
+    with pytest.raises(ValueError, match=r"`mode` must be one of 'a', 'b', got 'c'\."):
+        check_choice("c", "mode", ("a", "b"))
+    with pytest.raises(ValueError, match=r"got \['a'\]"):
+        check_choice(["a"], "mode", ("a", "b"))  # unhashable: compared, not looked up

@@ -15,10 +15,10 @@ from pyisp_contrast.segmentation.slic import (
     SLIC,
     Superpixels,
     _features_torch,
-    _geometry,
     _min_range,
     _run_numba_core,
     _slic,
+    grid_geometry,
     slic,
     slic_grid,
 )
@@ -147,7 +147,7 @@ def test_slic_compactness_makes_regular_segments():
     loose = slic(x, n_segments=30, compactness=0.5).labels
     tight = slic(x, n_segments=30, compactness=1e4).labels
     gy, gx = slic_grid(48, 64, 30)
-    grid = torch.from_numpy(_geometry(48, 64, gy, gx, 1.0, 1.0)["cellmap"]).view(48, 64)
+    grid = torch.from_numpy(grid_geometry(48, 64, gy, gx, 1.0, 1.0)["cellmap"]).view(48, 64)
 
     def agreement(lab):  # fraction of pixels whose segment is their grid cell's majority segment
         hits = 0
@@ -190,7 +190,7 @@ def test_numba_core_equals_torch_core_on_same_features():
     x = _textured(b=2, h=40, w=56, seed=5)
     for n in (12, 40):
         gy, gx = slic_grid(40, 56, n)
-        geo = _geometry(40, 56, gy, gx, 1.0, 1.0)
+        geo = grid_geometry(40, 56, gy, gx, 1.0, 1.0)
         lo, rng = _min_range(x)
         inv_m = torch.full((2,), 0.1)
         feat = _features_torch(x, lo, rng, inv_m, True, geo)  # (B, N, 5) raster
