@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.contrastive.transforms import _as_feature_list, gram_matrix
+from pyisp_contrast.contrastive.transforms import as_feature_list, gram_matrix
 
 __all__ = ["CosineDistance", "FeatureDistance", "GramMSEDistance", "L1Distance", "MSEDistance"]
 
@@ -100,8 +100,8 @@ class FeatureDistance(nn.Module):
         self, feats_a: Sequence[Tensor] | Tensor, feats_b: Sequence[Tensor] | Tensor
     ) -> Tensor:
         """Distance between two lists of feature maps ``(B, C_l, H_l, W_l)``; returns ``(B,)``."""
-        fa = _as_feature_list(feats_a, "feats_a")
-        fb = _as_feature_list(feats_b, "feats_b")
+        fa = as_feature_list(feats_a, "feats_a")
+        fb = as_feature_list(feats_b, "feats_b")
         per_layer = self.compare_layers(
             [self.prepare(f) for f in fa], [self.prepare(f) for f in fb]
         )

@@ -31,8 +31,8 @@ from torch import Tensor, nn
 from pyisp_contrast.contrastive.distances import FeatureDistance, GramMSEDistance, L1Distance
 from pyisp_contrast.contrastive.pixel import GrayLevel
 from pyisp_contrast.contrastive.reducers import Reducer, Reduction, get_reducer
-from pyisp_contrast.contrastive.transforms import _as_feature_list
-from pyisp_contrast.core.checks import check_finite, check_image
+from pyisp_contrast.contrastive.transforms import as_feature_list
+from pyisp_contrast.core.checks import check_finite, check_image, check_int
 
 __all__ = [
     "CPU_CHUNK_SIZE",
@@ -142,14 +142,8 @@ class ContrastiveLoss(nn.Module):
             raise TypeError(
                 f"`distance` must be a FeatureDistance (e.g. GramMSEDistance()), got {type(distance).__name__}."
             )
-        if (
-            chunk_size is not None
-            and chunk_size != "auto"
-            and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1)
-        ):
-            raise ValueError(
-                f"`chunk_size` must be a positive int, None or 'auto', got {chunk_size!r}."
-            )
+        if not (isinstance(chunk_size, str) and chunk_size == "auto"):
+            check_int(chunk_size, "chunk_size", 1, hint="or 'auto'", optional=True)
         self.embedder = embedder
         self.distance = distance
         self.reducer = get_reducer(reducer)
@@ -165,7 +159,7 @@ class ContrastiveLoss(nn.Module):
         per_chunk: list[list[Tensor]] = []
         for start in range(0, images.shape[0], step):
             chunk = images[start : start + step]
-            feats = _as_feature_list(self.embedder(chunk), "the embedder's output")
+            feats = as_feature_list(self.embedder(chunk), "the embedder's output")
             prepared = []
             for i, f in enumerate(feats):
                 if f.ndim < 2 or f.shape[0] != chunk.shape[0]:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.checks import check_image, check_int
 from pyisp_contrast.core.color import luma
 
 __all__ = ["GrayLevel", "PixelStatistics", "gray_level", "pixel_statistics"]
@@ -92,8 +92,9 @@ def _check_scales(scales: Sequence[int], size: Sequence[int]) -> tuple[int, ...]
     if isinstance(scales, int):
         scales = (scales,)
     scales = tuple(scales)
-    if not scales or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in scales):
-        raise ValueError(f"`scales` must be a non-empty sequence of integers >= 1, got {scales}.")
+    if not scales:
+        raise ValueError("`scales` must be a non-empty sequence of integers >= 1, got ().")
+    scales = tuple(check_int(s, f"scales[{i}]", 1, hint="a cell size") for i, s in enumerate(scales))
     if max(scales) > min(size):
         raise ValueError(
             f"`scales` {scales} has a cell larger than the image ({size[0]}x{size[1]})."

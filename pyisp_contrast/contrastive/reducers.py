@@ -98,7 +98,7 @@ def _reducer_name(reducer: Reducer) -> Reduction | Reducer:
     return reducer
 
 
-def _resolve_reducer(
+def resolve_reducer(
     reducer: Reduction | str | Reducer, reduction: Reduction | str | Reducer | None, owner: str
 ) -> Reducer:
     """The :class:`Reducer` of a loss given ``reducer=`` and the deprecated ``reduction=``.
@@ -125,7 +125,7 @@ def _resolve_reducer(
         ) from None
 
 
-class _ReductionAlias:
+class ReductionAlias:
     """``module.reduction``: the deprecated name of a loss module's ``reducer`` attribute.
 
     Reading gives the reducer's name (or the reducer, if it is not a built-in one); assigning

@@ -91,8 +91,8 @@ class TransformedEmbedder(nn.Module):
         return [self.transform(f) for f in self.embedder(images)]
 
 
-def _as_feature_list(features: Tensor | Sequence[Tensor], name: str) -> list[Tensor]:
-    """Normalise an embedder's output to a non-empty list of tensors."""
+def as_feature_list(features: Tensor | Sequence[Tensor], name: str) -> list[Tensor]:
+    """Normalise an embedder's output to a non-empty list of tensors (``name`` for messages)."""
     if isinstance(features, Tensor):
         features = [features]
     if not isinstance(features, Sequence) or isinstance(features, str):

@@ -21,16 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyisp_contrast.core.checks import check_choice, check_int
+
 __all__ = ["RESTORATION_TASKS", "classical_baseline", "evaluate_restoration", "synthetic_pairs"]
 
 #: Seed of image ``i``'s degradation is ``RESTORATION_TASKS[task] + i``.
 RESTORATION_TASKS: dict[str, int] = {"dehaze": 60_000, "derain": 70_000}
-
-
-def _check_task(task: str) -> str:
-    if task not in RESTORATION_TASKS:
-        raise ValueError(f"`task` must be one of {sorted(RESTORATION_TASKS)}, got {task!r}.")
-    return task
 
 
 def _resize(img: Tensor, max_side: int) -> Tensor:
@@ -70,9 +66,8 @@ def synthetic_pairs(
     from pyisp_contrast.isp.degrade import haze, rain
     from pyisp_contrast.train.datasets import split_paths
 
-    degrade = {"dehaze": haze, "derain": rain}[_check_task(task)]
-    if isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 16:
-        raise ValueError(f"`max_side` must be an int >= 16, got {max_side!r}.")
+    degrade = {"dehaze": haze, "derain": rain}[check_choice(task, "task", sorted(RESTORATION_TASKS))]
+    check_int(max_side, "max_side", 16)
     device = torch.device(device)
     paths = split_paths(find_images([folder], recursive=True), split, holdout_every)
     if not paths:
@@ -88,7 +83,7 @@ def classical_baseline(task: str) -> Callable[[Tensor], Tensor]:
     """The classical method each task is compared with (see the module docstring)."""
     from pyisp_contrast.classical import dark_channel_dehaze, guided_filter
 
-    if _check_task(task) == "dehaze":
+    if check_choice(task, "task", sorted(RESTORATION_TASKS)) == "dehaze":
         return dark_channel_dehaze
     return lambda x: guided_filter(x, x, 2, 1e-2)
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.contrastive.reducers import Reduction, _ReductionAlias, _resolve_reducer
-from pyisp_contrast.core.checks import check_finite, check_image
+from pyisp_contrast.contrastive.reducers import Reduction, ReductionAlias, resolve_reducer
+from pyisp_contrast.core.checks import check_finite, check_image, check_int
 from pyisp_contrast.losses.zero_reference import ReducerLike
 
 __all__ = ["FeaturePreservation", "feature_preservation_loss"]
@@ -54,9 +54,9 @@ def _check_layers(layers: Sequence[int] | int | None) -> tuple[int, ...] | None:
     if isinstance(layers, int) and not isinstance(layers, bool):
         return (layers,)
     out = tuple(layers)
-    if not out or not all(isinstance(i, int) and not isinstance(i, bool) for i in out):
-        raise ValueError(f"`layers` must be a non-empty sequence of ints or None, got {layers!r}.")
-    return out
+    if not out:
+        raise ValueError("`layers` must be a non-empty sequence of ints or None, got ().")
+    return tuple(check_int(i, f"layers[{k}]") for k, i in enumerate(out))
 
 
 def feature_preservation_loss(
@@ -104,7 +104,7 @@ def feature_preservation_loss(
         >>> feature_preservation_loss(a, b, embed, weights=(1.0, 2.0))  # 0.25 + 2 * 0.25
         tensor(0.7500)
     """
-    reduce = _resolve_reducer(reducer, reduction, "feature_preservation_loss")
+    reduce = resolve_reducer(reducer, reduction, "feature_preservation_loss")
     if not callable(embedder):
         raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")
     y, _ = check_image(enhanced, "enhanced", check_range=False)
@@ -149,7 +149,7 @@ class FeaturePreservation(nn.Module):
         tensor(0.)
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self,
@@ -162,7 +162,7 @@ class FeaturePreservation(nn.Module):
         reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
-        self.reducer = _resolve_reducer(reducer, reduction, "FeaturePreservation")
+        self.reducer = resolve_reducer(reducer, reduction, "FeaturePreservation")
         self.normalize = bool(normalize)
         if not callable(embedder):
             raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")

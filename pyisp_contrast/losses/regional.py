@@ -16,8 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.contrastive.pixel import gray_level
-from pyisp_contrast.contrastive.reducers import Reduction, _ReductionAlias, _resolve_reducer
-from pyisp_contrast.core.checks import check_image, check_labels
+from pyisp_contrast.contrastive.reducers import Reduction, ReductionAlias, resolve_reducer
+from pyisp_contrast.core.checks import check_image, check_int, check_labels
 from pyisp_contrast.losses.zero_reference import ReducerLike
 from pyisp_contrast.segmentation.regions import RegionStats, region_stats
 
@@ -80,7 +80,7 @@ def regional_brightness_consistency(
         >>> regional_brightness_consistency(x, labels)  # (4 px * var 0.25 + 0) / 8 px
         tensor(0.1250)
     """
-    reduce = _resolve_reducer(reducer, reduction, "regional_brightness_consistency")
+    reduce = resolve_reducer(reducer, reduction, "regional_brightness_consistency")
     x, _ = check_image(images, "images", check_range=False)
     b, _, h, w = x.shape
     lab = _batched_labels(labels, (b, h, w))
@@ -169,7 +169,7 @@ class RegionalBrightnessConsistency(nn.Module):
         True
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self,
@@ -183,13 +183,12 @@ class RegionalBrightnessConsistency(nn.Module):
         reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
-        self.reducer = _resolve_reducer(reducer, reduction, "RegionalBrightnessConsistency")
+        self.reducer = resolve_reducer(reducer, reduction, "RegionalBrightnessConsistency")
         if labels_fn is not None and not callable(labels_fn):
             raise TypeError(f"`labels_fn` must be callable, got {type(labels_fn).__name__}.")
         if weighting is not None and not callable(weighting):
             raise TypeError(f"`weighting` must be callable, got {type(weighting).__name__}.")
-        if isinstance(n_segments, bool) or not isinstance(n_segments, int) or n_segments < 1:
-            raise ValueError(f"`n_segments` must be a positive int, got {n_segments!r}.")
+        check_int(n_segments, "n_segments", 1)
         self.labels_fn = labels_fn
         self.n_segments = n_segments
         self.compactness = compactness

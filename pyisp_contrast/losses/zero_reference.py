@@ -24,11 +24,11 @@ from torch import Tensor, nn
 from pyisp_contrast.contrastive.reducers import (
     Reducer,
     Reduction,
-    _ReductionAlias,
-    _resolve_reducer,
+    ReductionAlias,
     get_reducer,
+    resolve_reducer,
 )
-from pyisp_contrast.core.checks import as_batch_param, check_image
+from pyisp_contrast.core.checks import as_batch_param, check_image, check_int
 
 __all__ = [
     "ColorConstancy",
@@ -68,12 +68,6 @@ def reduce_loss(per_image: Tensor, reduction: ReducerLike) -> Tensor:
     return reducer(per_image)
 
 
-def _check_int(value: int, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
-    return value
-
-
 def exposure_control_loss(
     images: Tensor,
     patch: int = 16,
@@ -104,9 +98,9 @@ def exposure_control_loss(
         >>> exposure_control_loss(torch.full((1, 3, 16, 16), 0.4), patch=8)
         tensor(0.0400)
     """
-    reduce = _resolve_reducer(reducer, reduction, "exposure_control_loss")
+    reduce = resolve_reducer(reducer, reduction, "exposure_control_loss")
     x, _ = check_image(images, "images", channels=None, check_range=False)
-    patch = _check_int(patch, "patch")
+    patch = check_int(patch, "patch", 1)
     if x.shape[-2] < patch or x.shape[-1] < patch:
         raise ValueError(
             f"`images` ({x.shape[-2]}x{x.shape[-1]}) must be at least `patch` ({patch}) on each side."
@@ -143,7 +137,7 @@ def color_constancy_loss(
         >>> color_constancy_loss(x)
         tensor(0.5000)
     """
-    reduce = _resolve_reducer(reducer, reduction, "color_constancy_loss")
+    reduce = resolve_reducer(reducer, reduction, "color_constancy_loss")
     x, _ = check_image(images, "images", channels=(3,), check_range=False)
     m = x.mean(dim=(2, 3))
     r, g, b = m.unbind(dim=1)
@@ -185,14 +179,14 @@ def spatial_consistency_loss(
         >>> bool(spatial_consistency_loss(0.5 * x, x) > 0)
         True
     """
-    reduce = _resolve_reducer(reducer, reduction, "spatial_consistency_loss")
+    reduce = resolve_reducer(reducer, reduction, "spatial_consistency_loss")
     y, _ = check_image(enhanced, "enhanced", channels=None, check_range=False)
     i, _ = check_image(original, "original", channels=None, check_range=False)
     if y.shape != i.shape:
         raise ValueError(
             f"`enhanced` {tuple(y.shape)} and `original` {tuple(i.shape)} must have the same shape."
         )
-    pool = _check_int(pool, "pool")
+    pool = check_int(pool, "pool", 1)
     if y.shape[-2] < pool or y.shape[-1] < pool:
         raise ValueError(
             f"images ({y.shape[-2]}x{y.shape[-1]}) must be at least `pool` ({pool}) per side."
@@ -232,7 +226,7 @@ def illumination_smoothness_loss(
         >>> illumination_smoothness_loss(torch.ones(2, 24, 8, 8))
         tensor(0.)
     """
-    reduce = _resolve_reducer(reducer, reduction, "illumination_smoothness_loss")
+    reduce = resolve_reducer(reducer, reduction, "illumination_smoothness_loss")
     a, _ = check_image(curves, "curves", channels=None, check_range=False)
     zero = a.new_zeros(a.shape[0])
     dy = (a[:, :, 1:] - a[:, :, :-1]).square().mean(dim=(2, 3)).sum(1) if a.shape[-2] > 1 else zero
@@ -248,7 +242,7 @@ class ExposureControl(nn.Module):
         tensor(0.)
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self,
@@ -259,9 +253,9 @@ class ExposureControl(nn.Module):
         reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
-        self.patch = _check_int(patch, "patch")
+        self.patch = check_int(patch, "patch", 1)
         self.target = target
-        self.reducer = _resolve_reducer(reducer, reduction, "ExposureControl")
+        self.reducer = resolve_reducer(reducer, reduction, "ExposureControl")
 
     def forward(self, images: Tensor) -> Tensor:
         return exposure_control_loss(images, self.patch, self.target, self.reducer)
@@ -275,13 +269,13 @@ class ColorConstancy(nn.Module):
         tensor(0.)
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self, reducer: ReducerLike = Reduction.MEAN, *, reduction: ReducerLike | None = None
     ) -> None:
         super().__init__()
-        self.reducer = _resolve_reducer(reducer, reduction, "ColorConstancy")
+        self.reducer = resolve_reducer(reducer, reduction, "ColorConstancy")
 
     def forward(self, images: Tensor) -> Tensor:
         return color_constancy_loss(images, self.reducer)
@@ -296,7 +290,7 @@ class SpatialConsistency(nn.Module):
         tensor(0.)
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self,
@@ -306,8 +300,8 @@ class SpatialConsistency(nn.Module):
         reduction: ReducerLike | None = None,
     ) -> None:
         super().__init__()
-        self.pool = _check_int(pool, "pool")
-        self.reducer = _resolve_reducer(reducer, reduction, "SpatialConsistency")
+        self.pool = check_int(pool, "pool", 1)
+        self.reducer = resolve_reducer(reducer, reduction, "SpatialConsistency")
 
     def forward(self, enhanced: Tensor, original: Tensor) -> Tensor:
         return spatial_consistency_loss(enhanced, original, self.pool, self.reducer)
@@ -321,13 +315,13 @@ class IlluminationSmoothness(nn.Module):
         tensor(0.)
     """
 
-    reduction = _ReductionAlias()
+    reduction = ReductionAlias()
 
     def __init__(
         self, reducer: ReducerLike = Reduction.MEAN, *, reduction: ReducerLike | None = None
     ) -> None:
         super().__init__()
-        self.reducer = _resolve_reducer(reducer, reduction, "IlluminationSmoothness")
+        self.reducer = resolve_reducer(reducer, reduction, "IlluminationSmoothness")
 
     def forward(self, curves: Tensor) -> Tensor:
         return illumination_smoothness_loss(curves, self.reducer)

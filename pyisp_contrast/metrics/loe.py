@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.checks import check_image, check_int
 
 __all__ = ["LOE", "lightness_map", "loe"]
 
@@ -30,8 +30,7 @@ def lightness_map(images: Tensor, *, grid: int = 50) -> Tensor:
         torch.Size([2, 100])
     """
     x, _ = check_image(images, "images")
-    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
-        raise ValueError(f"`grid` must be an int >= 2, got {grid!r}.")
+    check_int(grid, "grid", 2)
     light = x.amax(dim=1, keepdim=True)
     small = F.interpolate(
         light, size=(grid, grid), mode="bilinear", align_corners=False, antialias=True
