@@ -209,8 +209,8 @@ class _GuidedGainInference(nn.Module):
         self.gain_range: tuple[float, float] = (gain_net._LOG_GAIN_MIN, gain_net._LOG_GAIN_MAX)
         self.eps_range: tuple[float, float] = (gain_net._LOG_EPS_MIN, gain_net._LOG_EPS_MAX)
         self.v_floor: float = float(gain_net._V_FLOOR)
-        self.srgb_thresh: float = float(curves._SRGB_THRESH)
-        self.lin_thresh: float = float(curves._LIN_THRESH)
+        self.srgb_thresh: float = float(curves.SRGB_THRESH)
+        self.lin_thresh: float = float(curves.LIN_THRESH)
 
     def _block_statistics(self, x: Tensor, guide: Tensor, hw: Tensor) -> Tensor:
         if self.block == 1:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.checks import check_float, check_image, check_int, unbatch
 from pyisp_contrast.core.color import luma
 
 __all__ = [
@@ -51,42 +51,24 @@ _AIRLIGHT_FLOOR = 1e-3
 # argument checks
 # --------------------------------------------------------------------------------------------------
 def _check_patch_size(patch_size: int) -> int:
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int):
-        raise TypeError(f"`patch_size` must be an odd int, got {type(patch_size).__name__}.")
+    check_int(patch_size, "patch_size", hint="odd and positive, e.g. 15")
     if patch_size < 1 or patch_size % 2 == 0:
         raise ValueError(f"`patch_size` must be an odd positive int (e.g. 15), got {patch_size}.")
     return patch_size
 
 
 def _check_radius(radius: int) -> int:
-    if isinstance(radius, bool) or not isinstance(radius, int):
-        raise TypeError(f"`radius` must be a non-negative int, got {type(radius).__name__}.")
-    if radius < 0:
-        raise ValueError(
-            f"`radius` must be a non-negative int (window side 2 * radius + 1), got {radius}."
-        )
-    return radius
+    return check_int(radius, "radius", 0, hint="window side 2 * radius + 1")
 
 
-def _check_unit(value: float, name: str, *, low_open: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
-    value = float(value)
-    ok = (0.0 < value <= 1.0) if low_open else (0.0 <= value <= 1.0)
-    if not ok:
-        interval = "(0, 1]" if low_open else "[0, 1]"
-        raise ValueError(f"`{name}` must lie in {interval}, got {value}.")
-    return value
+def _check_unit(value: float, name: str) -> float:
+    return check_float(value, name, 0.0, 1.0, low_open=True)
 
 
 def _check_eps(eps: float) -> float:
-    if isinstance(eps, bool) or not isinstance(eps, int | float):
-        raise TypeError(f"`eps` must be a positive float, got {type(eps).__name__}.")
-    if not eps > 0:
-        raise ValueError(
-            f"`eps` must be a positive float (regularises the local variance), got {eps}."
-        )
-    return float(eps)
+    return check_float(
+        eps, "eps", 0.0, low_open=True, finite=False, hint="regularises the local variance"
+    )
 
 
 def _check_airlight(airlight: Tensor, images: Tensor) -> Tensor:

@@ -16,11 +16,12 @@ import numba
 import numpy as np
 
 from pyisp_contrast.core.color import LUMA_WEIGHTS
+from pyisp_contrast.isp.bank import KERNEL_OPS
 
-#: Operation codes of the built-in curves the kernel knows.
-OP_VALUE_POWER = 0
-OP_GAMMA = 1
-OP_LOG_CURVE = 2
+#: Operation codes of the built-in curves the kernel knows (``CurveFamily.kernel_op`` names).
+OP_VALUE_POWER = KERNEL_OPS["value_power"]
+OP_GAMMA = KERNEL_OPS["gamma"]
+OP_LOG_CURVE = KERNEL_OPS["log_curve"]
 
 _CHUNK = 16384
 

@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_generator, check_image, value_checks
+from pyisp_contrast.core.checks import check_generator, check_image, check_int, value_checks
 from pyisp_contrast.core.color import luma
 
 from ._haze import HAZE_DEFAULTS, HazeDefaults, grid, ramp_depth, tinted_airlight
@@ -384,8 +384,7 @@ class DegradationBag(nn.Module):
             raise ValueError(f"`under_ratio` must lie in [0, 1], got {under_ratio}.")
         if not 0.0 <= float(min_difference) < 1.0:
             raise ValueError(f"`min_difference` must lie in [0, 1), got {min_difference}.")
-        if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 0:
-            raise ValueError(f"`max_tries` must be a non-negative int, got {max_tries!r}.")
+        check_int(max_tries, "max_tries", 0)
         self.under_ratio = float(under_ratio)
         self.per_image = bool(per_image)
         self.min_difference = float(min_difference)
@@ -545,8 +544,7 @@ class DegradationBag(nn.Module):
         """
         with value_checks(False):
             x, unbatched = check_image(images, "images")
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"`k` must be a positive int (negatives per image), got {k!r}.")
+        check_int(k, "k", 1, hint="negatives per image")
         b = x.shape[0]
         n = b * k
         run = self._runner(x, n)

@@ -49,7 +49,7 @@ from .bags import (
     Degrade,
     Runner,
 )
-from .curves import gamma, log_curve, value_curve
+from .curves import POW_EPS, VALUE_EPS, gamma, log_curve, value_curve
 
 __all__ = [
     "OVER",
@@ -66,8 +66,9 @@ __all__ = [
 #: Default margin: mean absolute luma difference between a negative and its positive.
 DEFAULT_MIN_DIFFERENCE = 0.1
 
-#: Built-in curves the fused CPU kernel computes, by ``CurveFamily.kernel_op`` name.
-_KERNEL_OPS = {"value_power": 0, "gamma": 1, "log_curve": 2}
+#: Built-in curves the fused CPU kernel computes: ``CurveFamily.kernel_op`` name -> the kernel's
+#: operation code (the kernel module reads its codes from here).
+KERNEL_OPS: dict[str, int] = {"value_power": 0, "gamma": 1, "log_curve": 2}
 
 #: ``sampler(generator, n, device, dtype, exposure) -> (n,) parameters``.
 Sampler = Callable[[torch.Generator | None, int, torch.device, torch.dtype, Tensor], Tensor]
@@ -164,9 +165,9 @@ class CurveFamily(DegradationFamily):
         self.__post_init__()
 
     def __post_init__(self) -> None:
-        if self.kernel_op is not None and self.kernel_op not in _KERNEL_OPS:
+        if self.kernel_op is not None and self.kernel_op not in KERNEL_OPS:
             raise ValueError(
-                f"`kernel_op` of family {self.name!r} must be None or one of {sorted(_KERNEL_OPS)}, "
+                f"`kernel_op` of family {self.name!r} must be None or one of {sorted(KERNEL_OPS)}, "
                 f"got {self.kernel_op!r}."
             )
         if not isinstance(self.name, str) or not self.name:
@@ -410,7 +411,6 @@ def _fused_run(
     """Negatives of ``x[src]``, their mean absolute luma difference and ``x``'s value statistics
     (min, max, count of non-finite values), in one pass of the fused CPU kernel."""
     from . import _boc_kernel as K
-    from .curves import _VALUE_EPS, POW_EPS
 
     b, c, h, w = x.shape
     npix = h * w
@@ -418,12 +418,12 @@ def _fused_run(
     nch = K.n_chunks(npix)
     xn = x.detach().contiguous().reshape(b, c, npix).numpy()
     out = torch.empty((n, c, h, w), dtype=x.dtype)
-    codes = torch.tensor([_KERNEL_OPS[f.kernel_op] for f in fams], dtype=torch.int64)  # type: ignore[index]
+    codes = torch.tensor([KERNEL_OPS[f.kernel_op] for f in fams], dtype=torch.int64)  # type: ignore[index]
     diff_parts = np.zeros((n, nch), dtype=np.float64)
     stats_parts = np.zeros((n, nch, 3), dtype=np.float64)
     stats_parts[..., 0] = np.inf
     stats_parts[..., 1] = -np.inf
-    consts = np.array([POW_EPS, _VALUE_EPS], dtype=xn.dtype)
+    consts = np.array([POW_EPS, VALUE_EPS], dtype=xn.dtype)
     K.boc_kernel(
         xn,
         src.numpy(),

@@ -21,7 +21,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import as_batch_param, check_image, unbatch, value_checks_enabled
+from pyisp_contrast.core.checks import (
+    as_batch_param,
+    check_image,
+    check_int,
+    unbatch,
+    value_checks_enabled,
+)
 
 __all__ = [
     "POW_EPS",
@@ -156,8 +162,10 @@ def inverse_gamma(images: Tensor, gamma: Param, gain: Param = 1.0) -> Tensor:
 # sRGB transfer function and exposure
 # --------------------------------------------------------------------------------------------------
 
-_SRGB_THRESH = 0.04045
-_LIN_THRESH = 0.0031308
+#: sRGB values up to this are on the linear toe of the sRGB decoding curve (IEC 61966-2-1).
+SRGB_THRESH = 0.04045
+#: Linear values up to this are on the linear toe of the sRGB encoding curve (IEC 61966-2-1).
+LIN_THRESH = 0.0031308
 
 
 def srgb_to_linear(images: Tensor) -> Tensor:
@@ -172,8 +180,8 @@ def srgb_to_linear(images: Tensor) -> Tensor:
     x, unb = _prep(images)
     # The power's base is >= 0.055 / 1.055, so no epsilon is needed; clamping keeps the unused
     # branch of torch.where well defined for slightly negative inputs.
-    high = ((x.clamp_min(_SRGB_THRESH) + 0.055) / 1.055) ** 2.4
-    return unbatch(torch.where(x <= _SRGB_THRESH, x / 12.92, high), unb)
+    high = ((x.clamp_min(SRGB_THRESH) + 0.055) / 1.055) ** 2.4
+    return unbatch(torch.where(x <= SRGB_THRESH, x / 12.92, high), unb)
 
 
 def linear_to_srgb(images: Tensor) -> Tensor:
@@ -187,8 +195,8 @@ def linear_to_srgb(images: Tensor) -> Tensor:
     """
     x, unb = _prep(images)
     # Written as 1 + 1.055 (x^(1/2.4) - 1) so that 1 maps to exactly 1 in float32 too.
-    high = 1.0 + 1.055 * (x.clamp_min(_LIN_THRESH) ** (1.0 / 2.4) - 1.0)
-    return unbatch(torch.where(x <= _LIN_THRESH, 12.92 * x, high), unb)
+    high = 1.0 + 1.055 * (x.clamp_min(LIN_THRESH) ** (1.0 / 2.4) - 1.0)
+    return unbatch(torch.where(x <= LIN_THRESH, 12.92 * x, high), unb)
 
 
 def exposure(images: Tensor, ev: Param) -> Tensor:
@@ -490,10 +498,7 @@ def le_curve(images: Tensor, alpha_maps: Param, iterations: int | None = None) -
     """
     x, unb = _prep(images)
     b, c = x.shape[:2]
-    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int)):
-        raise TypeError(f"`iterations` must be an int, got {type(iterations).__name__}.")
-    if iterations is not None and iterations < 1:
-        raise ValueError(f"`iterations` must be >= 1, got {iterations}.")
+    check_int(iterations, "iterations", 1, optional=True)
     if isinstance(alpha_maps, Tensor) and alpha_maps.ndim >= 3:
         maps = alpha_maps.unsqueeze(0) if (unb and alpha_maps.ndim == 3) else alpha_maps
         if maps.ndim != 4 or maps.shape[0] != b or maps.shape[-2:] != x.shape[-2:]:
@@ -587,7 +592,7 @@ def inverse_sigmoid_contrast(images: Tensor, gain: Param = 10.0, cutoff: Param =
 # --------------------------------------------------------------------------------------------------
 
 #: Pixels whose HSV value is at most this are treated as black (grey) by :func:`value_curve`.
-_VALUE_EPS = 1e-6
+VALUE_EPS = 1e-6
 
 
 def value_curve(images: Tensor, curve: Callable[..., Tensor], **params: Any) -> Tensor:
@@ -618,8 +623,8 @@ def value_curve(images: Tensor, curve: Callable[..., Tensor], **params: Any) -> 
             f"`curve` must return a tensor of the value channel's shape {tuple(v.shape)}, "
             f"got {getattr(fv, 'shape', type(fv).__name__)}."
         )
-    ratio = fv / v.clamp_min(_VALUE_EPS)
-    out = torch.where(v > _VALUE_EPS, x * ratio, fv.expand_as(x))
+    ratio = fv / v.clamp_min(VALUE_EPS)
+    out = torch.where(v > VALUE_EPS, x * ratio, fv.expand_as(x))
     return unbatch(out.clamp(0.0, 1.0), unb)
 
 

@@ -28,6 +28,7 @@ from pyisp_contrast.core.checks import (
     check_finite,
     check_generator,
     check_image,
+    check_int,
     unbatch,
     value_checks,
     value_checks_enabled,
@@ -301,8 +302,7 @@ def _illumination_field(
     depend on whether the option exists.
     """
     b, _, h, w = x.shape
-    if isinstance(cells, bool) or not isinstance(cells, int) or cells < 2:
-        raise ValueError(f"`illumination_cells` must be an int >= 2, got {cells!r}.")
+    check_int(cells, "illumination_cells", 2)
     if spread is None:
         return x.new_zeros(b), x.new_zeros(b, 1, h, w)
     s = _draw(spread, "illumination_spread", b, x, generator, low=0.0)

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_finite, check_image, unbatch
+from pyisp_contrast.core.checks import check_finite, check_image, check_int, unbatch
 
 __all__ = [
     "BlockGuidedFilter",
@@ -38,10 +38,8 @@ __all__ = [
 
 
 def _check_block_args(block: int, radius: int) -> None:
-    if isinstance(block, bool) or not isinstance(block, int) or block < 1:
-        raise ValueError(f"`block` must be a positive int (pixels per grid cell), got {block!r}.")
-    if isinstance(radius, bool) or not isinstance(radius, int) or radius < 0:
-        raise ValueError(f"`radius` must be an int >= 0 (grid cells), got {radius!r}.")
+    check_int(block, "block", 1, hint="pixels per grid cell")
+    check_int(radius, "radius", 0, hint="grid cells")
 
 
 def _pad_to_multiple(x: Tensor, block: int) -> Tensor:
