@@ -306,7 +306,7 @@ class _DehazeInference(nn.Module):
         self.up1, self.up0, self.to_t, self.to_a = est.up1, est.up0, est.to_t, est.to_a
         self.est_t_min: float = float(est.t_min)
         self.t_min: float = float(net.t_min)
-        self.patch: int = int(dehaze._DARK_PATCH)
+        self.patch: int = int(dehaze.DARK_PATCH)
 
     def forward(self, image: Tensor) -> Tensor:
         x = image

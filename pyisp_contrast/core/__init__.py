@@ -3,6 +3,7 @@
 from .checks import (
     InvalidTypeError,
     as_batch_param,
+    check_callable,
     check_choice,
     check_finite,
     check_float,
@@ -39,6 +40,7 @@ __all__ = [
     "InvalidTypeError",
     "Photo",
     "as_batch_param",
+    "check_callable",
     "check_choice",
     "check_finite",
     "check_float",

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 __all__ = [
     "InvalidTypeError",
     "as_batch_param",
+    "check_callable",
     "check_choice",
     "check_finite",
     "check_float",
@@ -227,6 +228,24 @@ def check_choice(value: object, name: str, choices: Iterable[Any]) -> Any:
         raise ValueError(
             f"`{name}` must be one of {', '.join(repr(c) for c in options)}, got {value!r}."
         )
+    return value
+
+
+def check_callable(value: object, name: str, usage: str, *, optional: bool = False) -> Any:
+    """Check that ``value`` is callable (or ``None`` with ``optional``); return it.
+
+    ``usage`` shows how it is called, for the message.
+
+    Example:
+        >>> check_callable(len, "size", "size(x) -> int") is len
+        True
+        >>> check_callable(3, "size", "size(x) -> int")
+        Traceback (most recent call last):
+        ...
+        TypeError: `size` must be callable: size(x) -> int; got int.
+    """
+    if not (callable(value) or (optional and value is None)):
+        raise TypeError(f"`{name}` must be callable: {usage}; got {type(value).__name__}.")
     return value
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
+from pyisp_contrast.core.checks import check_image, check_int, keep_input_dtype, unbatch
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import le_curve
 
@@ -56,12 +56,6 @@ class CurveOutput(NamedTuple):
 
     enhanced: Tensor
     curves: Tensor
-
-
-def _check_iterations(iterations: int) -> int:
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"`iterations` must be a positive int, got {iterations!r}.")
-    return iterations
 
 
 def _apply_curves_(x: Tensor, curves: Tensor, iterations: int) -> Tensor:
@@ -115,7 +109,7 @@ def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = No
             f"`curves` {tuple(r.shape)} does not match `images` {tuple(x.shape)} in batch or size."
         )
     n_maps = r.shape[1] // 3
-    iterations = n_maps if iterations is None else _check_iterations(iterations)
+    iterations = n_maps if iterations is None else check_int(iterations, "iterations", 1)
     if iterations % n_maps:
         raise ValueError(
             f"`iterations` ({iterations}) must be a multiple of the number of maps ({n_maps})."
@@ -200,9 +194,8 @@ class CurveEstimator(DCEBody):
     """
 
     def __init__(self, channels: int = 32, iterations: int = 8) -> None:
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
-        iterations = _check_iterations(iterations)
+        check_int(channels, "channels", 1)
+        check_int(iterations, "iterations", 1)
         super().__init__(self.build_layers(channels, 3 * iterations, _full_resolution_conv))
         self.channels = channels
         self.iterations = iterations
@@ -243,8 +236,7 @@ class CurveEstimator(DCEBody):
         Returns:
             Enhanced images, same shape and dtype, in [0, 1].
         """
-        if isinstance(tile, bool) or not isinstance(tile, int) or tile < 16:
-            raise ValueError(f"`tile` must be an int >= 16, got {tile!r}.")
+        check_int(tile, "tile", 16)
         x, unbatched = _prepare_enhance_input(images)
         was_training = self.training
         self.eval()
@@ -319,9 +311,8 @@ class FastCurveEstimator(DCEBody):
         working_side: int | None = 256,
         scale_factor: float | None = None,
     ) -> None:
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-            raise ValueError(f"`channels` must be a positive int, got {channels!r}.")
-        iterations = _check_iterations(iterations)
+        check_int(channels, "channels", 1)
+        check_int(iterations, "iterations", 1)
         if n_maps not in (1, iterations):
             raise ValueError(f"`n_maps` must be 1 or `iterations` ({iterations}), got {n_maps!r}.")
         if (working_side is None) == (scale_factor is None):
@@ -329,10 +320,7 @@ class FastCurveEstimator(DCEBody):
                 "give exactly one of `working_side` (e.g. 256) and `scale_factor` (e.g. 12); "
                 f"got working_side={working_side!r}, scale_factor={scale_factor!r}."
             )
-        if working_side is not None and (
-            isinstance(working_side, bool) or not isinstance(working_side, int) or working_side < 8
-        ):
-            raise ValueError(f"`working_side` must be an int >= 8, got {working_side!r}.")
+        check_int(working_side, "working_side", 8, optional=True)
         if scale_factor is not None and not (
             isinstance(scale_factor, int | float)
             and math.isfinite(scale_factor)
@@ -411,8 +399,7 @@ class FastCurveEstimator(DCEBody):
         Returns:
             Enhanced images, same shape and dtype, in [0, 1].
         """
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-            raise ValueError(f"`rows` must be a positive int, got {rows!r}.")
+        check_int(rows, "rows", 1)
         x, unbatched = _prepare_enhance_input(images)
         was_training = self.training
         self.eval()

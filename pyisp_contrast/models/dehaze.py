@@ -33,63 +33,27 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.classical.dark_channel import _dark_channel
-from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
+from pyisp_contrast.classical.dark_channel import dark_channel
+from pyisp_contrast.core.checks import (
+    check_callable,
+    check_float,
+    check_image,
+    check_int,
+    keep_input_dtype,
+    unbatch,
+    value_checks,
+)
+from pyisp_contrast.models._restoration import (
+    CONTRASTIVE_USAGE,
+    batch_image,
+    build_estimator,
+    enhance_eval,
+)
 
 __all__ = ["Dehazer", "HazeEstimate", "HazeEstimator"]
 
-# Dark channel patch for the network's input cue: small, so it stays local at crop sizes of 128 px.
-_DARK_PATCH = 7
-
-
-def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-    return value
-
-
-def _check_fraction(value: float, name: str, *, low: float = 0.0, high: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
-    if not low < float(value) < high:
-        raise ValueError(f"`{name}` must lie in ({low:g}, {high:g}), got {value}.")
-    return float(value)
-
-
-def _check_weight(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"`{name}` must be a float, got {type(value).__name__}.")
-    if not 0.0 <= float(value) < float("inf"):
-        raise ValueError(f"`{name}` must be a finite number >= 0, got {value}.")
-    return float(value)
-
-
-def _build_estimator(estimator: Any, cls: type[nn.Module]) -> nn.Module:
-    """``estimator`` as a module: ``None`` -> ``cls()``, a config dict -> ``cls(**config)``."""
-    if isinstance(estimator, Mapping):
-        estimator = cls(**estimator)
-    if estimator is not None and not isinstance(estimator, nn.Module):
-        raise TypeError(
-            f"`estimator` must be an nn.Module or a {cls.__name__} config dict, got "
-            f"{type(estimator).__name__}."
-        )
-    return cls() if estimator is None else estimator
-
-
-def _check_contrastive(contrastive: Any) -> None:
-    if contrastive is not None and not callable(contrastive):
-        raise TypeError("`contrastive` must be callable: loss(anchor, positives, negatives).")
-
-
-@torch.no_grad()
-def _enhance(model: nn.Module, images: Tensor) -> Tensor:
-    """``model(images)`` for inference: eval mode and no gradient, the training flag restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        return model(images)
-    finally:
-        model.train(was_training)
+#: Dark channel patch of the network's input cue: small, so it stays local at crop sizes of 128 px.
+DARK_PATCH = 7
 
 
 class HazeEstimate(NamedTuple):
@@ -131,8 +95,8 @@ class HazeEstimator(nn.Module):
 
     def __init__(self, width: int = 16, t_min: float = 0.05) -> None:
         super().__init__()
-        self.width = _check_positive_int(width, "width")
-        self.t_min = _check_fraction(t_min, "t_min")
+        self.width = check_int(width, "width", 1)
+        self.t_min = check_float(t_min, "t_min", 0.0, 1.0, low_open=True, high_open=True)
         c, c2 = width, 2 * width
 
         def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -158,7 +122,8 @@ class HazeEstimator(nn.Module):
 
     def features_input(self, images: Tensor) -> Tensor:
         """The network input: RGB and the dark channel, shifted to [-1, 1]."""
-        dark = _dark_channel(images, _DARK_PATCH)
+        with value_checks(False):  # shape and dtype only: the values are the caller's to check
+            dark = dark_channel(images, DARK_PATCH)
         return torch.cat([images, dark], dim=1) * 2.0 - 1.0
 
     @keep_input_dtype
@@ -181,19 +146,6 @@ class HazeEstimator(nn.Module):
         u0 = F.relu(self.up0(torch.cat([u0, f0], dim=1)))
         t = self.t_min + (1.0 - self.t_min) * torch.sigmoid(self.to_t(u0))
         return HazeEstimate(t, airlight)
-
-
-def _batch_image(batch: dict, keys: tuple[str, ...], what: str, *, required: bool) -> Tensor | None:
-    for key in keys:
-        if key in batch:
-            x, _ = check_image(batch[key], f"batch[{key!r}]", channels=(3,), allow_unbatched=False)
-            return x
-    if required:
-        raise KeyError(
-            f"the batch needs the {what} images under one of the keys {list(keys)}; got keys "
-            f"{sorted(batch)}."
-        )
-    return None
 
 
 class Dehazer(nn.Module):
@@ -257,17 +209,17 @@ class Dehazer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfHaze
 
-        self.estimator = _build_estimator(estimator, HazeEstimator)
-        _check_contrastive(contrastive)
+        self.estimator = build_estimator(estimator, HazeEstimator)
+        check_callable(contrastive, "contrastive", CONTRASTIVE_USAGE, optional=True)
         self.bag = BagOfHaze() if bag is None else bag
         self.contrastive = _default_contrastive() if contrastive is None else contrastive
-        self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
-        self.num_negatives = _check_positive_int(num_negatives, "num_negatives")
-        self.l1_weight = _check_weight(l1_weight, "l1_weight")
-        self.airlight_weight = _check_weight(airlight_weight, "airlight_weight")
-        self.region_weight = _check_weight(region_weight, "region_weight")
-        self.num_segments = _check_positive_int(num_segments, "num_segments")
-        self.t_min = _check_fraction(t_min, "t_min")
+        self.contrastive_weight = check_float(contrastive_weight, "contrastive_weight", 0.0)
+        self.num_negatives = check_int(num_negatives, "num_negatives", 1)
+        self.l1_weight = check_float(l1_weight, "l1_weight", 0.0)
+        self.airlight_weight = check_float(airlight_weight, "airlight_weight", 0.0)
+        self.region_weight = check_float(region_weight, "region_weight", 0.0)
+        self.num_segments = check_int(num_segments, "num_segments", 1)
+        self.t_min = check_float(t_min, "t_min", 0.0, 1.0, low_open=True, high_open=True)
 
     @property
     def config(self) -> dict:
@@ -311,7 +263,7 @@ class Dehazer(nn.Module):
     @keep_input_dtype
     def enhance(self, images: Tensor) -> Tensor:
         """Dehaze for inference: eval mode, no gradient. Same shapes and dtypes as :meth:`forward`."""
-        return _enhance(self, images)
+        return enhance_eval(self, images)
 
     # -- training ------------------------------------------------------------------------------
     def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None, Tensor | None]:
@@ -325,8 +277,8 @@ class Dehazer(nn.Module):
             KeyError: the batch has neither hazy nor clear images.
             ValueError: hazy and clear images of different shapes; a malformed airlight.
         """
-        hazy = _batch_image(batch, ("hazy", "input"), "hazy", required=False)
-        clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=hazy is None)
+        hazy = batch_image(batch, ("hazy", "input"), "hazy", required=False)
+        clear = batch_image(batch, ("clear", "target", "normal"), "clear", required=hazy is None)
         airlight = batch.get("airlight")
         if hazy is None:
             degraded, record = self.bag.sample(clear, 1)

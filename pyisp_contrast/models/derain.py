@@ -21,14 +21,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch
-from pyisp_contrast.models.dehaze import (
-    _batch_image,
-    _build_estimator,
-    _check_contrastive,
-    _check_positive_int,
-    _check_weight,
-    _enhance,
+from pyisp_contrast.core.checks import (
+    check_callable,
+    check_float,
+    check_image,
+    check_int,
+    keep_input_dtype,
+    unbatch,
+)
+from pyisp_contrast.models._restoration import (
+    CONTRASTIVE_USAGE,
+    batch_image,
+    build_estimator,
+    enhance_eval,
 )
 
 __all__ = ["Derainer", "RainEstimator"]
@@ -58,10 +63,10 @@ class RainEstimator(nn.Module):
 
     def __init__(self, width: int = 16, dilations: Sequence[int] = (1, 2, 4, 8, 1)) -> None:
         super().__init__()
-        self.width = _check_positive_int(width, "width")
+        self.width = check_int(width, "width", 1)
         dilations = tuple(dilations)
-        for d in dilations:
-            _check_positive_int(d, "dilations")
+        for i, d in enumerate(dilations):
+            check_int(d, f"dilations[{i}]", 1)
         if not dilations:
             raise ValueError("`dilations` must hold at least one positive int.")
         self.dilations = dilations
@@ -131,13 +136,13 @@ class Derainer(nn.Module):
         super().__init__()
         from pyisp_contrast.isp.bags import BagOfRain
 
-        self.estimator = _build_estimator(estimator, RainEstimator)
-        _check_contrastive(contrastive)
+        self.estimator = build_estimator(estimator, RainEstimator)
+        check_callable(contrastive, "contrastive", CONTRASTIVE_USAGE, optional=True)
         self.bag = BagOfRain() if bag is None else bag
         self.contrastive = _default_contrastive() if contrastive is None else contrastive
-        self.contrastive_weight = _check_weight(contrastive_weight, "contrastive_weight")
-        self.num_negatives = _check_positive_int(num_negatives, "num_negatives")
-        self.l1_weight = _check_weight(l1_weight, "l1_weight")
+        self.contrastive_weight = check_float(contrastive_weight, "contrastive_weight", 0.0)
+        self.num_negatives = check_int(num_negatives, "num_negatives", 1)
+        self.l1_weight = check_float(l1_weight, "l1_weight", 0.0)
 
     @property
     def config(self) -> dict:
@@ -156,12 +161,12 @@ class Derainer(nn.Module):
     @keep_input_dtype
     def enhance(self, images: Tensor) -> Tensor:
         """Derain for inference: eval mode, no gradient. Same shapes and dtypes as :meth:`forward`."""
-        return _enhance(self, images)
+        return enhance_eval(self, images)
 
     def prepare_batch(self, batch: dict) -> tuple[Tensor, Tensor | None]:
         """``(rainy, clear)`` from a batch; synthesises rainy images when only clear ones are given."""
-        rainy = _batch_image(batch, ("rainy", "input"), "rainy", required=False)
-        clear = _batch_image(batch, ("clear", "target", "normal"), "clear", required=rainy is None)
+        rainy = batch_image(batch, ("rainy", "input"), "rainy", required=False)
+        clear = batch_image(batch, ("clear", "target", "normal"), "clear", required=rainy is None)
         if rainy is None:
             rainy = self.bag.synthesize(clear)
         elif clear is not None and clear.shape != rainy.shape:

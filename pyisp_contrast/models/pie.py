@@ -29,7 +29,13 @@ import torch
 from torch import Tensor, nn
 from torch.profiler import record_function
 
-from pyisp_contrast.core.checks import check_generator, check_image, keep_input_dtype
+from pyisp_contrast.core.checks import (
+    check_float,
+    check_generator,
+    check_image,
+    check_int,
+    keep_input_dtype,
+)
 from pyisp_contrast.losses.preservation import FeaturePreservation
 from pyisp_contrast.losses.regional import RegionalBrightnessConsistency
 from pyisp_contrast.losses.zero_reference import (
@@ -187,15 +193,8 @@ class PIE(nn.Module):
                 raise ValueError(
                     f"unknown loss term {key!r} in `weights`; known: {sorted(self.default_weights)}."
                 )
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(f"`weights[{key!r}]` must be a number >= 0, got {value!r}.")
-            self.weights[key] = float(value)
-        if (
-            isinstance(num_negatives, bool)
-            or not isinstance(num_negatives, int)
-            or num_negatives < 1
-        ):
-            raise ValueError(f"`num_negatives` must be a positive int, got {num_negatives!r}.")
+            self.weights[key] = check_float(value, f"weights[{key!r}]", 0.0, finite=False)
+        check_int(num_negatives, "num_negatives", 1)
         self.num_negatives = num_negatives
 
         needs_features = (contrastive is None and self.weights["contrastive"] > 0) or (

@@ -414,3 +414,14 @@ def test_check_choice():
         check_choice("c", "mode", ("a", "b"))
     with pytest.raises(ValueError, match=r"got \['a'\]"):
         check_choice(["a"], "mode", ("a", "b"))  # unhashable: compared, not looked up
+
+
+def test_check_callable():
+    from pyisp_contrast.core import check_callable
+
+    assert check_callable(len, "f", "f(x)") is len
+    assert check_callable(None, "f", "f(x)", optional=True) is None
+    with pytest.raises(TypeError, match=r"`f` must be callable: f\(x\); got int\."):
+        check_callable(3, "f", "f(x)")
+    with pytest.raises(TypeError, match="got NoneType"):
+        check_callable(None, "f", "f(x)")
