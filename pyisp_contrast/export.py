@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pyisp_contrast.core.checks import check_int
 from pyisp_contrast.models.curve_net import DCEBody
 
 __all__ = [
@@ -573,8 +574,7 @@ def export_onnx(
         VerificationError: the file does not reproduce the model (it is left in place).
         OSError: the file cannot be written.
     """
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 17:
-        raise ValueError(f"`opset` must be an int >= 17, got {opset!r}.")
+    check_int(opset, "opset", 17)
     sizes = _check_sizes(sizes)
     onnx = _require("onnx")
     ort = _require("onnxruntime") if verify else None

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, unbatch
+from pyisp_contrast.core.checks import check_float, check_image, unbatch
 
 __all__ = [
     "VIDEO_INSTALL_HINT",
@@ -116,11 +116,9 @@ class TemporalSmoother:
         fps: float = 30.0,
         cut_threshold: float = 0.5,
     ) -> None:
-        for name, value in (("time_constant", time_constant), ("cut_threshold", cut_threshold)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(f"`{name}` must be a number >= 0, got {value!r}.")
-        if isinstance(fps, bool) or not isinstance(fps, int | float) or not 0 < fps < math.inf:
-            raise ValueError(f"`fps` must be a positive finite number, got {fps!r}.")
+        check_float(time_constant, "time_constant", 0.0, finite=False)
+        check_float(cut_threshold, "cut_threshold", 0.0, finite=False)
+        check_float(fps, "fps", 0.0, low_open=True)
         self.model = model
         self.kind = _kind(model)
         self.time_constant = float(time_constant)

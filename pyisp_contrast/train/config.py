@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from pyisp_contrast.core.checks import check_choice, check_float, check_int
+
 __all__ = ["OPTIMIZERS", "TrainConfig"]
 
 #: Optimiser names accepted by ``TrainConfig.optimizer`` (what each one builds:
@@ -117,42 +119,15 @@ class TrainConfig:
         if self.low is not None:
             self.low = _paths(self.low, "low")
         self.out_dir = os.fspath(self.out_dir)
-        for name in ("holdout_every", "crop", "batch_size", "iterations", "checkpoint_every",
-                     "val_images", "log_every", "seed", "workers"):  # fmt: skip
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise TypeError(f"`{name}` must be an int, got {v!r}.")
-        for name in ("crop", "batch_size", "iterations", "checkpoint_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
-        if self.holdout_every < 2:
-            raise ValueError(f"`holdout_every` must be >= 2, got {self.holdout_every}.")
-        if self.workers < 0 or self.val_images < 0:
-            raise ValueError("`workers` and `val_images` must be >= 0.")
-        if self.schedule_steps is not None and (
-            isinstance(self.schedule_steps, bool)
-            or not isinstance(self.schedule_steps, int)
-            or self.schedule_steps < 1
-        ):
-            raise ValueError(
-                f"`schedule_steps` must be a positive int (or absent), got {self.schedule_steps!r}."
-            )
-        if self.val_every is not None and (
-            isinstance(self.val_every, bool)
-            or not isinstance(self.val_every, int)
-            or self.val_every < 1
-        ):
-            raise ValueError(f"`val_every` must be a positive int or None, got {self.val_every!r}.")
+        for name, low in (("holdout_every", 2), ("crop", 1), ("batch_size", 1), ("iterations", 1),
+                          ("checkpoint_every", 1), ("val_images", 0), ("log_every", 1),
+                          ("seed", None), ("workers", 0)):  # fmt: skip
+            check_int(getattr(self, name), name, low)
+        check_int(self.schedule_steps, "schedule_steps", 1, hint="or absent", optional=True)
+        check_int(self.val_every, "val_every", 1, optional=True)
         for name in ("lr", "weight_decay", "momentum"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ValueError(f"`{name}` must be a non-negative number, got {v!r}.")
-            setattr(self, name, float(v))
-        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"`optimizer` must be one of {', '.join(repr(o) for o in OPTIMIZERS)}, "
-                f"got {self.optimizer!r}."
-            )
+            setattr(self, name, check_float(getattr(self, name), name, 0.0, finite=False))
+        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         if self.momentum >= 1:
             raise ValueError(f"`momentum` must be in [0, 1), got {self.momentum}.")
         if self.momentum and self.optimizer != "sgd":
@@ -163,16 +138,10 @@ class TrainConfig:
             )
         if self.grad_clip is False:  # TOML has no null: `grad_clip = false` switches clipping off
             self.grad_clip = None
-        if self.grad_clip is not None:
-            if isinstance(self.grad_clip, bool) or not isinstance(self.grad_clip, int | float):
-                raise TypeError(f"`grad_clip` must be a number or None, got {self.grad_clip!r}.")
-            if self.grad_clip <= 0:
-                raise ValueError(
-                    f"`grad_clip` must be > 0 (or None for no clipping), got {self.grad_clip}."
-                )
-            self.grad_clip = float(self.grad_clip)
-        if self.scheduler not in ("constant", "cosine"):
-            raise ValueError(f"`scheduler` must be 'constant' or 'cosine', got {self.scheduler!r}.")
+        self.grad_clip = check_float(
+            self.grad_clip, "grad_clip", 0.0, low_open=True, finite=False, optional=True
+        )
+        check_choice(self.scheduler, "scheduler", ("constant", "cosine"))
         for name in ("model_kwargs", "synthesize_kwargs"):
             if not isinstance(getattr(self, name), dict):
                 raise TypeError(f"`{name}` must be a table (dict), got {getattr(self, name)!r}.")

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
+from pyisp_contrast.core.checks import check_callable, check_choice, check_int
 from pyisp_contrast.core.io import ImageReadError, find_images, read_image
 
 __all__ = [
@@ -69,10 +70,8 @@ def split_paths(
         >>> [p.name for p in split_paths([Path(f"{i}.png") for i in range(7)], "val")]
         ['4.png']
     """
-    if split not in ("train", "val", "all"):
-        raise ValueError(f"`split` must be 'train', 'val' or 'all', got {split!r}.")
-    if isinstance(holdout_every, bool) or not isinstance(holdout_every, int) or holdout_every < 2:
-        raise ValueError(f"`holdout_every` must be an int >= 2, got {holdout_every!r}.")
+    check_choice(split, "split", ("train", "val", "all"))
+    check_int(holdout_every, "holdout_every", 2)
     ordered = sorted(paths, key=lambda p: str(p))
     if split == "all":
         return ordered
@@ -170,12 +169,9 @@ class UnpairedImageFolders(Dataset):
         synthesize_kwargs: dict | None = None,
         augment: bool | None = None,
     ) -> None:
-        if crop is not None and (isinstance(crop, bool) or not isinstance(crop, int) or crop < 1):
-            raise ValueError(f"`crop` must be a positive int or None, got {crop!r}.")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"`seed` must be an int, got {type(seed).__name__}.")
-        if synthesize is not None and not callable(synthesize):
-            raise TypeError("`synthesize` must be callable: f(images, generator) -> images.")
+        check_int(crop, "crop", 1, optional=True)
+        check_int(seed, "seed")
+        check_callable(synthesize, "synthesize", "f(images, generator) -> images", optional=True)
         #: Paths that could not be read (in this process), in the order they were met.
         self.skipped: list[Path] = []
         self._bad: set[Path] = set()
