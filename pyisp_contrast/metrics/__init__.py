@@ -43,6 +43,6 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # the restoration harness's names, deprecated here (see the module docstring)
-    if name in _restoration._MOVED:
-        return _restoration._moved(__name__, name)
+    if name in _restoration.MOVED:
+        return _restoration.moved(__name__, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

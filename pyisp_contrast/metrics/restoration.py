@@ -12,12 +12,14 @@ from typing import Any
 
 __all__: list[str] = []  # nothing public is defined here any more
 
-_MOVED = frozenset(
+#: The names that moved to :mod:`pyisp_contrast.evaluation` (``pyisp_contrast.metrics`` forwards
+#: them too, with :func:`moved`).
+MOVED = frozenset(
     {"RESTORATION_TASKS", "classical_baseline", "evaluate_restoration", "synthetic_pairs"}
 )
 
 
-def _moved(module: str, name: str) -> Any:
+def moved(module: str, name: str) -> Any:
     """``pyisp_contrast.evaluation.<name>``, after a ``DeprecationWarning`` naming the old path."""
     warnings.warn(
         f"{module}.{name} moved to pyisp_contrast.evaluation.{name}; import it from there "
@@ -33,6 +35,6 @@ def _moved(module: str, name: str) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return _moved(__name__, name)
+    if name in MOVED:
+        return moved(__name__, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
