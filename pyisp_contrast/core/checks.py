@@ -4,6 +4,10 @@ All checks live here so that messages read the same everywhere and say what to d
 checks are free; value checks (NaN/inf, range) need one reduction and, on a GPU, one host sync.
 They are on by default; a training loop that has already validated its data can switch them off
 with :func:`value_checks` (``with value_checks(False): ...``).
+
+Arguments other than tensors are checked with :func:`check_int`, :func:`check_float`,
+:func:`check_choice` and :func:`check_callable`, so every module words a bad argument the same way
+(``"`name` must be <what>, got <value>."``); a wrong type raises :class:`InvalidTypeError`.
 """
 
 from __future__ import annotations

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import NamedTuple
 
+import numpy as np
 import pytest
 import torch
 
 from pyisp_contrast.core.checks import (
     RANGE_TOLERANCE,
+    InvalidTypeError,
     as_batch_param,
+    check_callable,
+    check_choice,
     check_finite,
+    check_float,
     check_generator,
     check_image,
+    check_int,
     check_labels,
     check_plain_metadata,
     keep_input_dtype,
@@ -312,10 +319,6 @@ def test_keep_input_dtype_refuses_non_float_images(images, match) -> None:
 # Shared argument validators: check_int, check_float, check_choice (issue 15, item 5)
 # ------------------------------------------------------------------------------------------------
 def test_check_int_accepts_and_returns_int():
-    import numpy as np
-
-    from pyisp_contrast.core import check_int
-
     assert check_int(3, "n", 1) == 3
     assert check_int(0, "n", 0) == 0
     assert check_int(-5, "n") == -5
@@ -341,27 +344,17 @@ def test_check_int_accepts_and_returns_int():
     ],
 )
 def test_check_int_refuses(value, kwargs, exc, message):
-    import re
-
-    from pyisp_contrast.core import check_int
-
     with pytest.raises(exc, match=re.escape(message)):
         check_int(value, "n", **kwargs)
 
 
 def test_check_int_numpy_only_when_allowed():
-    import numpy as np
-
-    from pyisp_contrast.core import check_int
-
     with pytest.raises(TypeError, match="int"):
         check_int(np.int64(3), "n")
 
 
 def test_wrong_type_is_both_type_and_value_error():
     # validators that raised ValueError for a wrong type before they were shared keep working
-    from pyisp_contrast.core import InvalidTypeError, check_float, check_int
-
     for call in (lambda: check_int(2.5, "n"), lambda: check_float("x", "v")):
         with pytest.raises(InvalidTypeError) as info:
             call()
@@ -369,8 +362,6 @@ def test_wrong_type_is_both_type_and_value_error():
 
 
 def test_check_float_accepts_and_returns_float():
-    from pyisp_contrast.core import check_float
-
     out = check_float(2, "x", 0.0, low_open=True)
     assert out == 2.0 and type(out) is float
     assert check_float(0.0, "x", 0.0) == 0.0
@@ -397,17 +388,11 @@ def test_check_float_accepts_and_returns_float():
     ],
 )
 def test_check_float_refuses(value, kwargs, exc, message):
-    import re
-
-    from pyisp_contrast.core import check_float
-
     with pytest.raises(exc, match=re.escape(message)):
         check_float(value, "x", **kwargs)
 
 
 def test_check_choice():
-    from pyisp_contrast.core import check_choice
-
     assert check_choice("b", "mode", ("a", "b")) == "b"
     assert check_choice(2, "k", {1, 2}) == 2
     with pytest.raises(ValueError, match=r"`mode` must be one of 'a', 'b', got 'c'\."):
@@ -417,8 +402,6 @@ def test_check_choice():
 
 
 def test_check_callable():
-    from pyisp_contrast.core import check_callable
-
     assert check_callable(len, "f", "f(x)") is len
     assert check_callable(None, "f", "f(x)", optional=True) is None
     with pytest.raises(TypeError, match=r"`f` must be callable: f\(x\); got int\."):
