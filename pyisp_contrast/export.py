@@ -210,6 +210,7 @@ class _GuidedGainInference(nn.Module):
         self.gain_range: tuple[float, float] = (gain_net._LOG_GAIN_MIN, gain_net._LOG_GAIN_MAX)
         self.eps_range: tuple[float, float] = (gain_net._LOG_EPS_MIN, gain_net._LOG_EPS_MAX)
         self.v_floor: float = float(gain_net._V_FLOOR)
+        self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
         self.srgb_thresh: float = float(curves.SRGB_THRESH)
         self.lin_thresh: float = float(curves.LIN_THRESH)
 
@@ -243,7 +244,7 @@ class _GuidedGainInference(nn.Module):
         log_gain = self._bounded(raw[:, :1], self.gain_range)
         log_eps = self._bounded(raw[:, 1:], self.eps_range)
         low = _spatial_size(raw)
-        eps = _bilinear_resize(torch.exp(log_eps), low, cells, cells)
+        eps = _bilinear_resize(torch.exp(log_eps), low, cells, cells) * self.denoise_scale
         # The guided filter's coefficients (pyisp_contrast.isp.denoise.guided_coefficients).
         c = 3  # colour channels (a constant, so the graph's shapes stay known)
         m = _box(stats, self.radius)

@@ -96,6 +96,9 @@ class GuidedGainEnhancer(nn.Module):
             pixels, so its cost does not grow with the photo.
         block: pixels per cell of the guided filter's grid (its statistics are block means).
         radius: guided-filter window radius in cells (window about ``(2 radius + 1) block`` px).
+        denoise_scale: multiplies the predicted noise variance ``eps`` (``> 0``): a calibration of
+            the denoiser's strength from synthetic to real noise, set at inference (the bundled
+            weights use the value chosen on the development pairs; see their model card).
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -113,9 +116,21 @@ class GuidedGainEnhancer(nn.Module):
     """
 
     def __init__(
-        self, channels: int = 16, working_side: int = 128, block: int = 4, radius: int = 2
+        self,
+        channels: int = 16,
+        working_side: int = 128,
+        block: int = 4,
+        radius: int = 2,
+        denoise_scale: float = 1.0,
     ) -> None:
         super().__init__()
+        if (
+            isinstance(denoise_scale, bool)
+            or not isinstance(denoise_scale, int | float)
+            or not 0 < denoise_scale < float("inf")
+        ):
+            raise ValueError(f"`denoise_scale` must be a finite number > 0, got {denoise_scale!r}.")
+        self.denoise_scale = float(denoise_scale)
         for name, value, low in (
             ("channels", channels, 1),
             ("working_side", working_side, 8),
@@ -151,6 +166,7 @@ class GuidedGainEnhancer(nn.Module):
             "working_side": self.working_side,
             "block": self.block,
             "radius": self.radius,
+            "denoise_scale": self.denoise_scale,
         }
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
@@ -182,7 +198,7 @@ class GuidedGainEnhancer(nn.Module):
         return stats, log_gain, log_eps
 
     def _coefficients(self, stats: Tensor, log_eps: Tensor) -> tuple[Tensor, Tensor]:
-        eps = torch.exp(log_eps)
+        eps = torch.exp(log_eps) * self.denoise_scale
         if eps.shape[-2:] != stats.shape[-2:]:
             eps = F.interpolate(eps, size=stats.shape[-2:], mode="bilinear", align_corners=False)
         return guided_coefficients(stats, eps, self.radius)

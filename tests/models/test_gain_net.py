@@ -88,3 +88,20 @@ def test_bad_arguments() -> None:
         GuidedGainEnhancer(channels=2).enhance(torch.rand(1, 3, 8, 8), rows=0)
     with pytest.raises(ValueError, match="channels"):
         GuidedGainEnhancer(channels=2)(torch.rand(1, 1, 8, 8))
+
+
+def test_denoise_scale_scales_eps_and_is_saved(tmp_path, net: GuidedGainEnhancer) -> None:
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(3)) * 0.2
+    weak = GuidedGainEnhancer(**{**net.config, "denoise_scale": 1e-3})
+    weak.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        stats, log_gain, log_eps = net.low_res_maps(x)
+        a_net, _ = net._coefficients(stats, log_eps)
+        a_weak, _ = weak._coefficients(stats, log_eps)
+    # a smaller eps keeps more of the guide: larger affine slopes, less smoothing
+    assert float(a_weak.abs().mean()) > float(a_net.abs().mean())
+    assert not torch.allclose(weak.enhance(x), net.enhance(x))
+    save_pretrained(weak, tmp_path / "w.pt")
+    assert load_pretrained(tmp_path / "w.pt").denoise_scale == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="denoise_scale"):
+        GuidedGainEnhancer(denoise_scale=0.0)
