@@ -116,8 +116,7 @@ class ContrastiveLoss(nn.Module):
         reducer: ``"mean"``, ``"sum"``, ``"none"`` (a :class:`Reduction`) or a :class:`Reducer`.
         chunk_size: embed at most this many images per embedder call; ``None``: all at once;
             ``"auto"`` (default): :data:`CPU_CHUNK_SIZE` images a call on the CPU, where small
-            batches keep a convolution's activations in cache (about 20% faster for VGG16 at
-            384 px on 2 cores), and all at once on other devices.
+            batches keep a convolution's activations in cache, and all at once on other devices.
     """
 
     #: Whether anchor, positives and negatives must hold values in [0, 1] (checked like every

@@ -393,8 +393,8 @@ class FastCurveEstimator(DCEBody):
             images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1], any float dtype (computed in
                 the network's).
             rows: rows per block (>= 1). Blocks small enough to stay in cache while all the
-                curve iterations run make this faster as well as lighter (64 measured fastest at
-                1200 px on CPU).
+                curve iterations run make this faster as well as lighter (``benchmarks/`` measures
+                the choice).
 
         Returns:
             Enhanced images, same shape and dtype, in [0, 1].
