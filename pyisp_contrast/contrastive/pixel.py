@@ -94,7 +94,9 @@ def _check_scales(scales: Sequence[int], size: Sequence[int]) -> tuple[int, ...]
     scales = tuple(scales)
     if not scales:
         raise ValueError("`scales` must be a non-empty sequence of integers >= 1, got ().")
-    scales = tuple(check_int(s, f"scales[{i}]", 1, hint="a cell size") for i, s in enumerate(scales))
+    scales = tuple(
+        check_int(s, f"scales[{i}]", 1, hint="a cell size") for i, s in enumerate(scales)
+    )
     if max(scales) > min(size):
         raise ValueError(
             f"`scales` {scales} has a cell larger than the image ({size[0]}x{size[1]})."

@@ -66,7 +66,8 @@ def synthetic_pairs(
     from pyisp_contrast.isp.degrade import haze, rain
     from pyisp_contrast.train.datasets import split_paths
 
-    degrade = {"dehaze": haze, "derain": rain}[check_choice(task, "task", sorted(RESTORATION_TASKS))]
+    check_choice(task, "task", sorted(RESTORATION_TASKS))
+    degrade = {"dehaze": haze, "derain": rain}[task]
     check_int(max_side, "max_side", 16)
     device = torch.device(device)
     paths = split_paths(find_images([folder], recursive=True), split, holdout_every)
@@ -83,7 +84,8 @@ def classical_baseline(task: str) -> Callable[[Tensor], Tensor]:
     """The classical method each task is compared with (see the module docstring)."""
     from pyisp_contrast.classical import dark_channel_dehaze, guided_filter
 
-    if check_choice(task, "task", sorted(RESTORATION_TASKS)) == "dehaze":
+    check_choice(task, "task", sorted(RESTORATION_TASKS))
+    if task == "dehaze":
         return dark_channel_dehaze
     return lambda x: guided_filter(x, x, 2, 1e-2)
 
