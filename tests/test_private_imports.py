@@ -25,16 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pyisp_contrast"
 
 #: (importing module, "imported.module.name") -> why it is allowed.
-ALLOWED: dict[tuple[str, str], str] = {
-    # models/gain_net.py belongs to another piece of work and may not be edited here; export
-    # rewrites GuidedGainEnhancer's enhance in tensor operations and needs its bounds. Make them
-    # public in gain_net (or attributes of the model) and remove these entries.
-    ("pyisp_contrast.export", f"{PACKAGE}.models.gain_net._LOG_GAIN_MIN"): "gain_net is frozen",
-    ("pyisp_contrast.export", f"{PACKAGE}.models.gain_net._LOG_GAIN_MAX"): "gain_net is frozen",
-    ("pyisp_contrast.export", f"{PACKAGE}.models.gain_net._LOG_EPS_MIN"): "gain_net is frozen",
-    ("pyisp_contrast.export", f"{PACKAGE}.models.gain_net._LOG_EPS_MAX"): "gain_net is frozen",
-    ("pyisp_contrast.export", f"{PACKAGE}.models.gain_net._V_FLOOR"): "gain_net is frozen",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, keep_input_dtype, unbatch, value_checks
+from pyisp_contrast.core.checks import (
+    check_float,
+    check_image,
+    check_int,
+    keep_input_dtype,
+    unbatch,
+    value_checks,
+)
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
@@ -40,11 +47,11 @@ from pyisp_contrast.models.curve_net import CurveOutput
 __all__ = ["GuidedGainEnhancer"]
 
 #: log-gain range: gains from about 1/3 (darken blown regions a little) to about 400 (EV +8.6).
-_LOG_GAIN_MIN, _LOG_GAIN_MAX = -1.0, 6.0
+LOG_GAIN_MIN, LOG_GAIN_MAX = -1.0, 6.0
 #: log-eps range, in squared sRGB units: a noise std from about 0.0003 to 0.14.
-_LOG_EPS_MIN, _LOG_EPS_MAX = -16.0, -4.0
+LOG_EPS_MIN, LOG_EPS_MAX = -16.0, -4.0
 #: Smallest value the colour ratio divides by.
-_V_FLOOR = 1e-4
+V_FLOOR = 1e-4
 
 
 def _bounded(raw: Tensor, lo: float, hi: float) -> Tensor:
@@ -124,35 +131,19 @@ class GuidedGainEnhancer(nn.Module):
         denoise_scale: float = 1.0,
     ) -> None:
         super().__init__()
-        if (
-            isinstance(denoise_scale, bool)
-            or not isinstance(denoise_scale, int | float)
-            or not 0 < denoise_scale < float("inf")
-        ):
-            raise ValueError(f"`denoise_scale` must be a finite number > 0, got {denoise_scale!r}.")
-        self.denoise_scale = float(denoise_scale)
-        for name, value, low in (
-            ("channels", channels, 1),
-            ("working_side", working_side, 8),
-            ("block", block, 1),
-            ("radius", radius, 0),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
-        self.channels, self.working_side, self.block, self.radius = (
-            channels,
-            working_side,
-            block,
-            radius,
-        )
+        self.denoise_scale = check_float(denoise_scale, "denoise_scale", 0.0, low_open=True)
+        self.channels = check_int(channels, "channels", 1)
+        self.working_side = check_int(working_side, "working_side", 8)
+        self.block = check_int(block, "block", 1)
+        self.radius = check_int(radius, "radius", 0)
         self.maps = _MapNet(channels)
         # Start near the identity: gain 1 (log 0) and a small eps.
         with torch.no_grad():
             self.maps.head.bias.copy_(
                 torch.tensor(
                     [
-                        math.atanh(2 * (0.0 - _LOG_GAIN_MIN) / (_LOG_GAIN_MAX - _LOG_GAIN_MIN) - 1),
-                        math.atanh(2 * (-11.0 - _LOG_EPS_MIN) / (_LOG_EPS_MAX - _LOG_EPS_MIN) - 1),
+                        math.atanh(2 * (0.0 - LOG_GAIN_MIN) / (LOG_GAIN_MAX - LOG_GAIN_MIN) - 1),
+                        math.atanh(2 * (-11.0 - LOG_EPS_MIN) / (LOG_EPS_MAX - LOG_EPS_MIN) - 1),
                     ]
                 )
             )
@@ -193,8 +184,8 @@ class GuidedGainEnhancer(nn.Module):
                 feats, size=size, mode="bilinear", align_corners=False, antialias=True
             )
         raw = self.maps(feats)
-        log_gain = _bounded(raw[:, :1], _LOG_GAIN_MIN, _LOG_GAIN_MAX)
-        log_eps = _bounded(raw[:, 1:], _LOG_EPS_MIN, _LOG_EPS_MAX)
+        log_gain = _bounded(raw[:, :1], LOG_GAIN_MIN, LOG_GAIN_MAX)
+        log_eps = _bounded(raw[:, 1:], LOG_EPS_MIN, LOG_EPS_MAX)
         return stats, log_gain, log_eps
 
     def _coefficients(self, stats: Tensor, log_eps: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,7 +200,7 @@ class GuidedGainEnhancer(nn.Module):
         v = q.amax(1, keepdim=True).clamp(0.0, 1.0)
         with value_checks(False):
             v_out = linear_to_srgb(rational_gain(srgb_to_linear(v), gain))
-        return (q.clamp_min(0.0) * (v_out / v.clamp_min(_V_FLOOR))).clamp(0.0, 1.0)
+        return (q.clamp_min(0.0) * (v_out / v.clamp_min(V_FLOOR))).clamp(0.0, 1.0)
 
     @keep_input_dtype
     def forward(self, images: Tensor) -> CurveOutput:
@@ -238,8 +229,7 @@ class GuidedGainEnhancer(nn.Module):
         Returns:
             Enhanced images, same shape, in [0, 1].
         """
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
-            raise ValueError(f"`rows` must be a positive int, got {rows!r}.")
+        check_int(rows, "rows", 1)
         x, unbatched = check_image(images, "images", channels=(3,))
         was_training = self.training
         self.eval()

@@ -95,7 +95,7 @@ def test_denoise_scale_scales_eps_and_is_saved(tmp_path, net: GuidedGainEnhancer
     weak = GuidedGainEnhancer(**{**net.config, "denoise_scale": 1e-3})
     weak.load_state_dict(net.state_dict())
     with torch.no_grad():
-        stats, log_gain, log_eps = net.low_res_maps(x)
+        stats, _, log_eps = net.low_res_maps(x)
         a_net, _ = net._coefficients(stats, log_eps)
         a_weak, _ = weak._coefficients(stats, log_eps)
     # a smaller eps keeps more of the guide: larger affine slopes, less smoothing
