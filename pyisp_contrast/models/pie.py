@@ -257,14 +257,7 @@ class PIE(nn.Module):
             ``{name: weight * term}`` for every term with a non-zero weight, plus ``"total"``.
         """
         x, _ = check_image(low, "low", channels=(3,), allow_unbatched=False)
-        if not isinstance(positives, Tensor):
-            raise TypeError(f"`positives` must be a tensor, got {type(positives).__name__}.")
-        pos = positives.unsqueeze(1) if positives.ndim == 4 else positives
-        if pos.ndim != 5 or pos.shape[0] != x.shape[0] or pos.shape[2] != 3:
-            raise ValueError(
-                f"`positives` must be (B, 3, H, W) or (B, P, 3, H, W) with B = {x.shape[0]}, "
-                f"got {tuple(positives.shape)}."
-            )
+        pos = self._positives(positives, x)
         check_generator(generator, x.device)
         with record_function("pie.network"):
             enhanced, curves = self(x)
@@ -273,6 +266,19 @@ class PIE(nn.Module):
             raise ValueError("every loss weight is 0; give at least one term a positive weight.")
         terms["total"] = torch.stack(list(terms.values())).sum()
         return terms
+
+    @staticmethod
+    def _positives(positives: Tensor, x: Tensor) -> Tensor:
+        """``positives`` as ``(B, P, 3, H, W)``, checked against the inputs ``x``."""
+        if not isinstance(positives, Tensor):
+            raise TypeError(f"`positives` must be a tensor, got {type(positives).__name__}.")
+        pos = positives.unsqueeze(1) if positives.ndim == 4 else positives
+        if pos.ndim != 5 or pos.shape[0] != x.shape[0] or pos.shape[2] != 3:
+            raise ValueError(
+                f"`positives` must be (B, 3, H, W) or (B, P, 3, H, W) with B = {x.shape[0]}, "
+                f"got {tuple(positives.shape)}."
+            )
+        return pos
 
     def objective_terms(
         self,

@@ -108,9 +108,7 @@ class PhysicsPIE(PIE):
             raise ValueError(
                 f"`clean` {tuple(y.shape)} must have the shape of `low` {tuple(x.shape)}."
             )
-        if not isinstance(positives, Tensor):
-            raise TypeError(f"`positives` must be a tensor, got {type(positives).__name__}.")
-        pos = positives.unsqueeze(1) if positives.ndim == 4 else positives
+        pos = self._positives(positives, x)
         check_generator(generator, x.device)
         with record_function("pie.network"):
             enhanced, curves = self(x)
