@@ -27,7 +27,7 @@ videos:
   applied to the pixels. Needs PyAV: pip install -e '.[video]'.
 
 tasks:
-  --task lowlight (default) uses the bundled PIE weights, --task dehaze and --task derain the
+  --task lowlight (default) uses the bundled pie-physics weights, --task dehaze and --task derain the
   bundled dehazing and deraining models. --weights overrides the task's default weights.
 
 outputs:
