@@ -540,6 +540,18 @@ def _require(name: str) -> Any:
         raise MissingExtraError(f"ONNX export needs the package {name!r}; {_EXTRA_HINT}.") from err
 
 
+@contextlib.contextmanager
+def _written_atomically(path: Path) -> Iterator[Path]:
+    """A hidden partial file to write; it replaces ``path`` on success and is removed otherwise."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def export_onnx(
     model_or_name: nn.Module | str | os.PathLike,
     path: str | os.PathLike,
@@ -582,8 +594,7 @@ def export_onnx(
     module, reference, path = _prepare(model_or_name, path)
     example = next(_verify_inputs([(67, 93)]))  # unlike every verification size
     dynamic = {0: "batch", 2: "height", 3: "width"}
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with _written_atomically(path) as tmp:
         with _torch_export_warnings(), torch.no_grad():
             torch.onnx.export(
                 module,
@@ -612,10 +623,6 @@ def export_onnx(
             entry.key, entry.value = key, value
         onnx.checker.check_model(proto)
         onnx.save(proto, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     diffs: dict[tuple[int, int], float] = {}
     if verify:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -664,15 +671,9 @@ def export_torchscript(
     sizes = _check_sizes(sizes)
     module, reference, path = _prepare(model_or_name, path)
     meta = json.dumps(_metadata(module, model_or_name, "torchscript"))
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with _torch_export_warnings():
-            scripted = torch.jit.script(module)
-            torch.jit.save(scripted, str(tmp), _extra_files={"pyisp_contrast.json": meta})
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with _written_atomically(path) as tmp, _torch_export_warnings():
+        scripted = torch.jit.script(module)
+        torch.jit.save(scripted, str(tmp), _extra_files={"pyisp_contrast.json": meta})
     diffs: dict[tuple[int, int], float] = {}
     if verify:
         with _torch_export_warnings():
