@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pyisp_contrast.models.curve_net import DCEBody
+
 
 class _Separable(nn.Module):
     def __init__(self, cin: int, cout: int) -> None:
@@ -21,36 +23,25 @@ class _Separable(nn.Module):
         return self.point(self.depth(x))
 
 
-class ZeroDCEPlusPlus(nn.Module):
+class ZeroDCEPlusPlus(DCEBody):
     """Zero-DCE++ at test time (Li et al., TPAMI 2021, arXiv:2103.00860), as its released code runs.
 
-    The input is downscaled by ``scale`` (bilinear), seven depthwise-separable 3 x 3 convolutions
-    with 32 channels and DCE-Net's skip concatenations predict one 3-channel curve map (tanh), the
-    map is upsampled by ``scale`` (bilinear, aligned corners) and applied out of place for eight
-    iterations of ``x + r (x^2 - x)``.
+    The input is downscaled by ``scale`` (bilinear), DCE-Net's body (the library's
+    :class:`~pyisp_contrast.models.curve_net.DCEBody`) with depthwise-separable 3 x 3 convolutions
+    and 32 channels predicts one 3-channel curve map (tanh), the map is upsampled by ``scale``
+    (bilinear, aligned corners) and applied out of place for eight iterations of ``x + r (x^2 - x)``
+    (the released code's arithmetic: no in-place or blocked application).
     """
 
     def __init__(self, scale: int = 12, channels: int = 32) -> None:
-        super().__init__()
-        c = channels
+        super().__init__(self.build_layers(channels, 3, _Separable))
         self.scale = scale
-        self.c1, self.c2, self.c3, self.c4 = (
-            _Separable(3, c), _Separable(c, c), _Separable(c, c), _Separable(c, c)
-        )  # fmt: skip
-        self.c5, self.c6, self.c7 = _Separable(2 * c, c), _Separable(2 * c, c), _Separable(2 * c, 3)
 
     @torch.no_grad()
     def enhance(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         small = F.interpolate(x, scale_factor=1 / self.scale, mode="bilinear")
-        x1 = F.relu(self.c1(small))
-        x2 = F.relu(self.c2(x1))
-        x3 = F.relu(self.c3(x2))
-        x4 = F.relu(self.c4(x3))
-        x5 = F.relu(self.c5(torch.cat([x3, x4], 1)))
-        x6 = F.relu(self.c6(torch.cat([x2, x5], 1)))
-        r = torch.tanh(self.c7(torch.cat([x1, x6], 1)))
-        r = F.interpolate(r, size=(h, w), mode="bilinear", align_corners=True)
+        r = F.interpolate(self.dce_maps(small), size=(h, w), mode="bilinear", align_corners=True)
         for _ in range(8):
             x = x + r * (torch.pow(x, 2) - x)
         return x
