@@ -49,6 +49,7 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks import _common as common
 from pyisp_contrast.cli.evaluate import load_resized
+from pyisp_contrast.core import luma
 from pyisp_contrast.core.io import find_images, read_image
 from pyisp_contrast.metrics import NIQEModel, loe, niqe, psnr, ssim
 
@@ -120,29 +121,36 @@ def _load_nr_quality(path: Path | None):
     return mod
 
 
-def flat_noise(y: torch.Tensor, reference: torch.Tensor, block: int = 8) -> tuple[float, float]:
-    """Residual noise of ``y`` and of ``reference`` in the reference's flattest blocks.
+def _high_pass_block_std(images: torch.Tensor, block: int) -> torch.Tensor:
+    """Per ``block``-pixel block: std of the grey level minus its 3 x 3 mean (flattened)."""
+    g = luma(images)
+    g = g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    return _block_std(g, block)
 
-    Grey level minus its 3 x 3 mean, standard deviation inside the 25 % of ``block``-pixel blocks
-    where the reference's grey level varies least (regions that should be smooth).
+
+def _block_std(g: torch.Tensor, block: int) -> torch.Tensor:
+    h, w = (g.shape[-2] // block) * block, (g.shape[-1] // block) * block
+    blocks = g[..., :h, :w].unfold(2, block, block).unfold(3, block, block)
+    return blocks.flatten(-2).std(-1).flatten()
+
+
+class FlatNoise:
+    """Residual noise inside the flattest blocks of a reference image.
+
+    The flat blocks are the 25 % of ``block``-pixel blocks where the reference's grey level varies
+    least (regions that should be smooth); the noise of an image there is the standard deviation
+    of its grey level minus its 3 x 3 mean, averaged over those blocks. Both are computed once per
+    reference; :meth:`__call__` measures any image of the same size.
     """
 
-    def grey(x):
-        return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+    def __init__(self, reference: torch.Tensor, block: int = 8) -> None:
+        self.block = block
+        ref_blocks = _block_std(luma(reference), block)
+        self.flat = ref_blocks <= ref_blocks.quantile(0.25)
+        self.reference = self(reference)
 
-    def high_pass(g):
-        return g - F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-
-    def block_std(g):
-        h, w = (g.shape[-2] // block) * block, (g.shape[-1] // block) * block
-        blocks = g[..., :h, :w].unfold(2, block, block).unfold(3, block, block)
-        return blocks.flatten(-2).std(-1).flatten()
-
-    ref_blocks = block_std(grey(reference))
-    flat = ref_blocks <= ref_blocks.quantile(0.25)
-    ours = block_std(high_pass(grey(y)))[flat].mean()
-    theirs = block_std(high_pass(grey(reference)))[flat].mean()
-    return float(ours), float(theirs)
+    def __call__(self, images: torch.Tensor) -> float:
+        return float(_high_pass_block_std(images, self.block)[self.flat].mean())
 
 
 def score_pairs(methods: dict[str, Callable], folder: Path, quick: bool) -> dict[str, dict]:
@@ -150,8 +158,11 @@ def score_pairs(methods: dict[str, Callable], folder: Path, quick: bool) -> dict
     lows = find_images([folder / "low"])[: 3 if quick else None]
     scores = {m: {"psnr": [], "ssim": [], "brightness": [], "noise": [], "ref_noise": []}
               for m in methods}  # fmt: skip
+    ref_brightness = []
     for i, p in enumerate(lows):
         x, ref = read_image(p)[None], read_image(folder / "high" / p.name)[None]
+        ref_brightness.append(float(ref.mean()))
+        noise = FlatNoise(ref)
         for m, fn in methods.items():
             with torch.no_grad():
                 y = torch.round(fn(x).float().clamp(0, 1) * 255) / 255
@@ -159,18 +170,14 @@ def score_pairs(methods: dict[str, Callable], folder: Path, quick: bool) -> dict
             s["psnr"].append(float(psnr(y, ref)))
             s["ssim"].append(float(ssim(y, ref)))
             s["brightness"].append(float(y.mean()))
-            ours, theirs = flat_noise(y, ref)
-            s["noise"].append(ours)
-            s["ref_noise"].append(theirs)
+            s["noise"].append(noise(y))
+            s["ref_noise"].append(noise.reference)
         print(f"LOL {i + 1}/{len(lows)} {p.name}", file=sys.stderr)
-    ref_brightness = statistics.fmean(
-        float(read_image(folder / "high" / p.name).mean()) for p in lows
-    )
     out = {}
     for m, s in scores.items():
         r = {k: statistics.fmean(v) for k, v in s.items()}
         r["noise_ratio"] = r["noise"] / max(r["ref_noise"], 1e-12)
-        r["reference_brightness"] = ref_brightness
+        r["reference_brightness"] = statistics.fmean(ref_brightness)
         r["images"] = len(lows)
         out[m] = r
     return out
