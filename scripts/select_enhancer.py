@@ -24,18 +24,18 @@ import tomllib
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
+
+# scripts/ is on sys.path when this file runs as a script
+from eval_lowlight_checkpoints import held_out as _held_out_one
 
 from pyisp_contrast.core.checks import value_checks
 from pyisp_contrast.core.io import find_images, read_image
 from pyisp_contrast.isp.degrade import low_light
 from pyisp_contrast.metrics import psnr, ssim
 from pyisp_contrast.models import load_pretrained
-from pyisp_contrast.train import split_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 9000
-SIDE = 384
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -46,15 +46,8 @@ def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
 
 
 def held_out(folders: list[Path], holdout_every: int = 5) -> list[torch.Tensor]:
-    images = []
-    for folder in folders:
-        for p in split_paths(find_images([folder], recursive=True), "val", holdout_every):
-            x = read_image(p)[None]
-            s = SIDE / max(x.shape[-2:])
-            if s < 1:
-                x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True).clamp(0, 1)
-            images.append(x)
-    return images
+    """The held-out photos of each folder, as ``scripts/eval_lowlight_checkpoints.py`` takes them."""
+    return [x for folder in folders for x in _held_out_one(folder, holdout_every)]
 
 
 @torch.no_grad()
