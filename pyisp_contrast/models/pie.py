@@ -262,6 +262,11 @@ class PIE(nn.Module):
         with record_function("pie.network"):
             enhanced, curves = self(x)
         terms = self.objective_terms(x, pos, enhanced, curves, generator)
+        return self._with_total(terms)
+
+    @staticmethod
+    def _with_total(terms: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``terms`` plus their sum as ``"total"`` (an error when every weight is 0)."""
         if not terms:
             raise ValueError("every loss weight is 0; give at least one term a positive weight.")
         terms["total"] = torch.stack(list(terms.values())).sum()

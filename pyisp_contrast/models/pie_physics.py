@@ -119,10 +119,7 @@ class PhysicsPIE(PIE):
         if w["ssim"] > 0:
             terms["ssim"] = w["ssim"] * kornia.losses.ssim_loss(enhanced, y, window_size=11)
         terms.update(self.objective_terms(x, pos, enhanced, curves, generator))
-        if not terms:
-            raise ValueError("every loss weight is 0; give at least one term a positive weight.")
-        terms["total"] = torch.stack(list(terms.values())).sum()
-        return terms
+        return self._with_total(terms)
 
     def training_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor]:
         """One step's losses: ``batch["low"]``, ``batch["clean"]`` and ``batch["normal"]``."""
