@@ -11,7 +11,11 @@ Workloads:
 - ``hsv_power``: every image gets PIE's HSV value power curve (k = 6): the like-for-like
   comparison of the HSV round trip against :func:`~pyisp_contrast.isp.curves.value_curve`.
 - ``pie_bank``: the full preset, a family drawn per image; ours also enforces the min-difference
-  margin (and the PIE side does not).
+  margin (and the PIE side does not). Target: 30x (issue 13, item 4).
+
+Ratios compare the *fastest* of the repetitions of each side: the machine's cores are shared with
+other jobs, whose load only ever adds time, so the minimum is the estimate least distorted by them
+(medians are in the table too).
 
 Run ``python benchmarks/bench_curves.py [--quick] [--threads N]``; writes
 ``benchmarks/results/curves.json``.
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     b, size = (2, 128) if args.quick else (8, 384)
-    repeat = args.repeat or (3 if args.quick else 7)
+    repeat = args.repeat or (3 if args.quick else 15)
     device = torch.device(args.device)
 
     g = torch.Generator().manual_seed(0)
@@ -133,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(columns, rows, title=f"Bag of Curves ({workload})")
 
     def med(key: str) -> float:
-        return times[key]["median"]
+        # the fastest repetition (see the module docstring)
+        return times[key]["min"]
 
     ours_hsv = (
         "hsv_power: ours, fused kernel" if device.type == "cpu" else "hsv_power: ours, torch ops"
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             f"full PIE bank with min-difference check, {workload}",
             ours_s=med("pie_bank: ours, BagOfCurves.pie()"),
             peer_s=med("pie_bank: PIE way (numpy loop)"),
-            target_ratio=10.0,
+            target_ratio=30.0,
             note="ours also checks the margin and the input range; the PIE side does neither",
         ),
     ]

@@ -424,7 +424,8 @@ def _fused_run(
     stats_parts[..., 0] = np.inf
     stats_parts[..., 1] = -np.inf
     consts = np.array([POW_EPS, VALUE_EPS], dtype=xn.dtype)
-    K.boc_kernel(
+    kernel = K.boc_kernel_f32 if xn.dtype == np.float32 else K.boc_kernel
+    kernel(
         xn,
         src.numpy(),
         codes[fam_idx].numpy(),
