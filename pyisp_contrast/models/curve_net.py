@@ -119,6 +119,36 @@ def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = No
     return unbatch(le_curve(x, steps, iterations), unbatched)
 
 
+def _use_curve_kernel(x: Tensor, curves: Tensor) -> bool:
+    """Whether :func:`_fused_apply` can do :meth:`FastCurveEstimator.apply_curves`' work."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == curves.dtype == torch.float32
+        and x.ndim == 4
+        and curves.shape[1] == 3
+        and x.shape[1] == 3
+    )
+
+
+def _fused_apply(x: Tensor, wide: Tensor, low_h: int, iterations: int) -> Tensor:
+    """Rows of ``wide`` (maps resized along the width) resized to ``x``'s height and applied."""
+    from pyisp_contrast.isp._curve_kernel import le_apply_upsampled
+
+    r0, r1, rw = linear_resize_indices(x.shape[-2], low_h, x.device, x.dtype)
+    xc = x.detach().contiguous()
+    out = torch.empty_like(xc)
+    le_apply_upsampled(
+        xc.numpy(),
+        wide.contiguous().numpy(),
+        r0.numpy(),
+        r1.numpy(),
+        rw.numpy(),
+        iterations,
+        out.numpy(),
+    )
+    return out
+
+
 def _prepare_enhance_input(images: Tensor) -> tuple[Tensor, bool]:
     return check_image(images, "images", channels=(3,))
 
@@ -414,13 +444,17 @@ class FastCurveEstimator(DCEBody):
         """Apply low-resolution curve maps (from :meth:`low_res_curves`) to ``x``, by row blocks.
 
         No checks and no gradient; the maps may be averaged or edited first (e.g. smoothed over
-        the frames of a video). Returns a new tensor in [0, 1].
+        the frames of a video). Returns a new tensor in [0, 1]. On the CPU, float32 with one
+        shared map, a fused numba kernel does the resize, every iteration and the clamp in one
+        pass per row (:mod:`pyisp_contrast.isp._curve_kernel`; same arithmetic as the torch path).
         """
-        out = x.clone()
         big_h, big_w = x.shape[-2:]
         # Width first on the small map: (B, M, h, W) is tiny next to the image.
         c0, c1, cw = linear_resize_indices(big_w, curves.shape[-1], x.device, curves.dtype)
         wide = torch.lerp(curves[..., c0], curves[..., c1], cw)
+        if _use_curve_kernel(x, curves):
+            return _fused_apply(x, wide, curves.shape[-2], self.iterations)
+        out = x.clone()
         for top in range(0, big_h, rows):
             sl = slice(top, min(top + rows, big_h))
             block_maps = resize_rows(curves, sl, (big_h, big_w), width_first=wide)
