@@ -13,7 +13,9 @@ Why it is fast:
   Lab conversion has no table lookups or libm calls, so LLVM vectorises it.
 * Each cell keeps the sums of its 9 candidate clusters in its own slots, so the
   assignment runs in parallel over cells without races; a small per-image pass adds the slots.
-  After the first iteration only the pixels whose slot changed move their sums (exact either way).
+  The features pass starts them (every pixel in its own cell); after that only the pixels whose
+  slot changed move their sums (exact either way), so an iteration that re-assigns one row in
+  ``subsample_stride`` costs about that fraction of a full one.
 * Connectivity works on runs of equal labels (union-find over runs, whole fragments merged), not
   on pixels.
 
@@ -86,13 +88,16 @@ _MZ = (0.019334 / 1.08883, 0.119193 / 1.08883, 0.950227 / 1.08883)
 
 
 @njit(cache=True, parallel=True)
-def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out):
+def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out, partial, slots):
     """Rescale, convert to Lab (kornia's formula), weight and quantise; initial centres.
 
     img: (B, C, H*W) float32 raster; y_bounds (gy+1,), x_bounds (gx+1,) int64 cell edges;
     lo, rng, inv_m: (B,) float32; ys (H,), xs (W,) float32 already-scaled, quantised coordinates.
     Writes the colour features into ``out`` (B, 3, H*W) float32 in cell-major order (channels 1-2
     are zero for grey input); returns the mean (L, a, b, y, x) of every seed cell, (B, K, 5).
+    Starts the k-means state with every pixel in its own cell: ``slots`` (B, N) int32 all 4 (the
+    centre slot of the 3x3 candidates) and ``partial`` (B, K, 9, 6) the cell's count and sums in
+    slot 4, zero elsewhere (see :func:`assign`).
     """
     b_n = img.shape[0]
     w = xs.shape[0]
@@ -150,8 +155,19 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out):
                 a2 += o2[q]
                 a4 += xs[x0 + q]
             a3 += np.float64(ys[y]) * cw
+            slots[b, p : p + cw] = 4
             p += cw
         npx = (y1 - y0) * cw
+        pc = partial[b, c]
+        for s in range(9):
+            for j in range(6):
+                pc[s, j] = 0.0
+        pc[4, 0] = npx
+        pc[4, 1] = a0
+        pc[4, 2] = a1
+        pc[4, 3] = a2
+        pc[4, 4] = a3
+        pc[4, 5] = a4
         centres[b, c, 0] = np.float32(a0 / npx)
         centres[b, c, 1] = np.float32(a1 / npx)
         centres[b, c, 2] = np.float32(a2 / npx)
@@ -161,18 +177,24 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out):
 
 
 @njit(cache=True, parallel=True)
-def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots, mode):
-    """Assign every pixel to the nearest of its 9 candidate centres; keep per-cell slot sums.
+def assign(
+    feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots, stride, phase
+):
+    """Assign pixels to the nearest of their 9 candidate centres.
 
     Ties go to the first candidate in the order (dy, dx) = (-1, -1), (-1, 0), ..., (1, 1), and the
     squared distance is summed in the order L, a, b, y, x, as on the torch path.
     feat: (B, 3, N) cell-major colour; x_prefix: (W+1,) float64 prefix sums of ``xs``;
-    labels: (B, H*W) int32 out, raster order; partial: (B, K, 9, 6) float64 (count, then the
-    5 feature sums, per candidate slot); slots: (B, N) int32, each pixel's slot (cell-major).
-    mode 0 (first iteration): fill ``partial`` and ``slots``; mode 1: update both, moving only the
-    pixels whose slot changed (the sums are exact, so adding and subtracting gives the same sums
-    as recounting, and after the first iterations few pixels move); mode 2 (last iteration):
-    write ``labels`` only.
+    partial: (B, K, 9, 6) float64, per cell and candidate slot
+    the count and 5 feature sums of the cell's pixels in that slot; slots: (B, N) int32, each
+    pixel's slot (cell-major).
+    ``stride`` > 0 (a k-means iteration): only the rows ``y`` with ``y % stride == phase`` are
+    assigned; the pixels whose slot changes move their features from the old slot's sums to the
+    new one's (exact: the sums are exact, so moving gives the sums a recount would). A row in
+    which many pixels change does it by runs: it takes its runs of equal old slots out and puts
+    its runs of equal new slots in.
+    ``stride`` = 0 (the final assignment): every row, writing ``labels`` (B, H*W) int32, raster
+    order, and nothing else.
     """
     b_n = feat.shape[0]
     w = xs.shape[0]
@@ -186,7 +208,7 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
         y0, y1 = y_bounds[cy], y_bounds[cy + 1]
         x0, x1 = x_bounds[cx], x_bounds[cx + 1]
         cw = x1 - x0
-        p = y0 * w + x0 * (y1 - y0)
+        p0 = y0 * w + x0 * (y1 - y0)  # first cell-major position of this cell
         k0 = nbr[c, 0]
         k1 = nbr[c, 1]
         k2 = nbr[c, 2]
@@ -215,13 +237,16 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
         c80, c81, c82 = centres[b, k8, 0], centres[b, k8, 1], centres[b, k8, 2]
         c83, c84 = centres[b, k8, 3], centres[b, k8, 4]
         pc = partial[b, c]
-        if mode == 0:
-            for s in range(9):
-                for j in range(6):
-                    pc[s, j] = 0.0
+        if stride > 0:
+            y_first = y0 + (phase - y0) % stride
+            y_step = stride
+        else:
+            y_first = y0
+            y_step = 1
         xr = xs[x0:x1]
-        so = np.empty(cw, dtype=np.int32)  # this row's new slots; stays in L1
-        for y in range(y0, y1):
+        so = np.empty(cw, dtype=np.int32)  # this row's slots; stays in L1
+        for y in range(y_first, y1, y_step):
+            p = p0 + (y - y0) * cw
             yy = ys[y]
             e0 = (yy - c03) * (yy - c03)
             e1 = (yy - c13) * (yy - c13)
@@ -277,44 +302,59 @@ def assign(feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, par
                 slot = np.int32(8) if lt else slot
                 best = d if lt else best
                 so[q] = slot
-            if mode == 2:  # labels of the last iteration; its sums are not needed
+            if stride == 0:  # the final assignment: labels, no sums
                 lb = labels[b, y * w + x0 : y * w + x1]
                 for q in range(cw):
                     lb[q] = nbr[c, so[q]]
-                p += cw
                 continue
             old = slots[b, p : p + cw]
-            if mode == 1:
+            changed = 0
+            for q in range(cw):
+                changed += old[q] != so[q]
+            if changed == 0:
+                continue
+            if 4 * changed < cw:  # a few pixels: move them one by one
                 for q in range(cw):
                     o = old[q]
                     n = so[q]
                     if o != n:
                         _move(pc, o, n, g0[q], g1[q], g2[q], yy, xr[q])
                         old[q] = n
-                p += cw
                 continue
-            # First iteration. Neighbouring pixels mostly share a slot: sum runs in registers,
-            # flush on change.
-            cur = so[0]
-            qa = 0
+            _add_runs(pc, old, g0, g1, g2, yy, x_prefix, x0, -1.0)
+            _add_runs(pc, so, g0, g1, g2, yy, x_prefix, x0, 1.0)
+            old[:] = so
+
+
+@njit(cache=True, inline="always")
+def _add_runs(pc, sl, g0, g1, g2, yy, x_prefix, x0, sign):
+    # Adds (sign 1) or takes out (sign -1) one row's pixels, slot ``sl[q]`` for pixel q, by runs of
+    # equal slots: neighbouring pixels mostly share one, so the sums stay in registers.
+    cw = sl.shape[0]
+    cur = sl[0]
+    qa = 0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    for q in range(cw + 1):
+        if q == cw or sl[q] != cur:
+            n = q - qa
+            pc[cur, 0] += sign * n
+            pc[cur, 1] += sign * a1
+            pc[cur, 2] += sign * a2
+            pc[cur, 3] += sign * a3
+            pc[cur, 4] += sign * (n * np.float64(yy))
+            pc[cur, 5] += sign * (x_prefix[x0 + q] - x_prefix[x0 + qa])
+            if q == cw:
+                break
             a1 = 0.0
             a2 = 0.0
             a3 = 0.0
-            for q in range(cw):
-                slot = so[q]
-                old[q] = slot
-                if slot != cur:
-                    _flush(pc, cur, q - qa, a1, a2, a3, yy, x_prefix[x0 + q] - x_prefix[x0 + qa])
-                    a1 = 0.0
-                    a2 = 0.0
-                    a3 = 0.0
-                    qa = q
-                    cur = slot
-                a1 += g0[q]
-                a2 += g1[q]
-                a3 += g2[q]
-            _flush(pc, cur, cw - qa, a1, a2, a3, yy, x_prefix[x1] - x_prefix[x0 + qa])
-            p += cw
+            qa = q
+            cur = sl[q]
+        a1 += g0[q]
+        a2 += g1[q]
+        a3 += g2[q]
 
 
 @njit(cache=True, inline="always")
@@ -332,16 +372,6 @@ def _move(pc, old, new, f0, f1, f2, yy, xx):
     pc[new, 3] += f2
     pc[new, 4] += yy
     pc[new, 5] += xx
-
-
-@njit(cache=True, inline="always")
-def _flush(pc, slot, n, a1, a2, a3, yy, xsum):
-    pc[slot, 0] += n
-    pc[slot, 1] += a1
-    pc[slot, 2] += a2
-    pc[slot, 3] += a3
-    pc[slot, 4] += n * np.float64(yy)
-    pc[slot, 5] += xsum
 
 
 @njit(cache=True)

@@ -1,10 +1,18 @@
 """torch SLIC path (private; any device). Same algorithm and tie-breaking as ``_slic_numba``.
 
-Everything runs as whole-batch tensor ops: the 9 candidate centres of every pixel are visited one
-slot at a time (strict ``<``, so the first candidate wins ties, as in the numba kernel), centre sums
-are float64 ``index_add`` (exact, because features are quantised to multiples of 2**-16), and
-connectivity is min-label propagation with pointer jumping, then small components follow
-pointers to the component above them (pointer jumping again).
+Everything runs as whole-batch tensor ops with no host synchronisation inside the k-means loop:
+the 9 candidate centres of every pixel are visited one slot at a time (strict ``<``, so the first
+candidate wins ties, as in the numba kernel). Centre sums are integer: features are multiples of
+``2**-16``, so ``round(feature * 2**16)`` is an exact int64 and one ``index_add_`` of int64 rows
+gives exact sums in any order, hence the same centres as the numba path's exact float64 sums and
+the same result on every run and every device (float32 sums would depend on the order the
+atomics land in; int32 overflows: a 1024x1024 image's cluster of ~2600 pixels with features
+near 100 sums to ~1.7e10 * 2**-16 units). Connectivity is min-label propagation with pointer
+jumping, then small components follow pointers to the component above them (pointer jumping
+again); both loops test for convergence every few rounds, not every round.
+
+GPU timing is pending: this path is tested on CPU (labels equal to the numba path's given the same
+features) and, where CUDA is present, against the CPU path; it has not yet been timed on a GPU.
 """
 
 from __future__ import annotations
@@ -12,15 +20,39 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from pyisp_contrast.segmentation.slic import FEATURE_QUANTUM
+
+#: Rounds of label propagation between two convergence tests (each test is a host sync).
+ROUNDS_PER_CHECK = 4
+
+
+def _fixed_point(feat: Tensor) -> Tensor:
+    """(..., 5) quantised float32 features -> (..., 6) int64 ``(1, feature * 2**16)``, exact."""
+    q = torch.round(feat * FEATURE_QUANTUM).long()
+    return torch.cat([torch.ones_like(q[..., :1]), q], -1)
+
+
+def _means(sums: Tensor) -> Tensor:
+    """(..., 6) int64 ``(count, sums)`` -> (..., 5) float32 means, rounded as the numba path does
+    (float64 quotient, then float32)."""
+    cnt = sums[..., :1].double()
+    return (sums[..., 1:].double() / FEATURE_QUANTUM / cnt.clamp_min(1)).float()
+
+
+def _segment_sums(fixed: Tensor, labels: Tensor, k: int) -> Tensor:
+    """(B, N, 6) int64 rows summed per label: (B, K, 6) int64."""
+    b, n, _ = fixed.shape
+    idx = (labels + torch.arange(b, device=labels.device).view(b, 1) * k).reshape(-1)
+    sums = torch.zeros(b * k, 6, dtype=torch.int64, device=fixed.device)
+    sums.index_add_(0, idx, fixed.reshape(-1, 6))
+    return sums.view(b, k, 6)
+
 
 def cell_means(feat: Tensor, cellmap: Tensor, n_cells: int) -> Tensor:
     """(B, N, 5) float32 raster features -> (B, K, 5) float32 mean per seed cell."""
     b, n, _ = feat.shape
-    idx = (cellmap.view(1, n) + torch.arange(b, device=feat.device).view(b, 1) * n_cells).view(-1)
-    sums = torch.zeros(b * n_cells, 5, dtype=torch.float64, device=feat.device)
-    sums.index_add_(0, idx, feat.reshape(-1, 5).double())
-    cnt = torch.bincount(cellmap, minlength=n_cells).double().view(1, n_cells, 1)
-    return (sums.view(b, n_cells, 5) / cnt).float()
+    labels = cellmap.view(1, n).expand(b, n)
+    return _means(_segment_sums(_fixed_point(feat), labels, n_cells))
 
 
 def assign(feat: Tensor, cellmap: Tensor, nbr: Tensor, centres: Tensor) -> Tensor:
@@ -48,17 +80,10 @@ def assign(feat: Tensor, cellmap: Tensor, nbr: Tensor, centres: Tensor) -> Tenso
     return lab
 
 
-def update(feat: Tensor, labels: Tensor, centres: Tensor) -> Tensor:
-    """Move every non-empty centre to the mean of its pixels (float64 sums, float32 result)."""
-    b, k, _ = centres.shape
-    idx = (labels + torch.arange(b, device=feat.device).view(b, 1) * k).view(-1)
-    sums = torch.zeros(b * k, 6, dtype=torch.float64, device=feat.device)
-    src = torch.cat([torch.ones_like(feat[..., :1]), feat], -1).reshape(-1, 6).double()
-    sums.index_add_(0, idx, src)
-    sums = sums.view(b, k, 6)
-    cnt = sums[..., :1]
-    new = (sums[..., 1:] / cnt.clamp_min(1)).float()
-    return torch.where(cnt > 0, new, centres)
+def update(fixed: Tensor, labels: Tensor, centres: Tensor) -> Tensor:
+    """Move every non-empty centre to the mean of its pixels; ``fixed`` from :func:`_fixed_point`."""
+    sums = _segment_sums(fixed, labels, centres.shape[1])
+    return torch.where(sums[..., :1] > 0, _means(sums), centres)
 
 
 def _shift(x: Tensor, dy: int, dx: int, fill: int) -> Tensor:
@@ -84,17 +109,18 @@ def enforce_connectivity(labels: Tensor, min_size: float) -> tuple[Tensor, Tenso
     pix = torch.arange(n, device=dev).view(1, h, w).expand(b, h, w)
     comp = pix.clone()
     big = n + 1
+    same = [_shift(labels, dy, dx, -1) == labels for dy, dx in _ORDER]
     while True:
-        new = comp
-        for dy, dx in _ORDER:
-            same = _shift(labels, dy, dx, -1) == labels
-            other = _shift(comp, dy, dx, big)
-            new = torch.where(same & (other < new), other, new)
-        flat = new.reshape(b, n)
-        new = flat.gather(1, flat).view(b, h, w)  # pointer jumping: follow the chain twice
-        if torch.equal(new, comp):
+        before = comp
+        for _ in range(ROUNDS_PER_CHECK):  # rounds past convergence change nothing
+            new = comp
+            for (dy, dx), eq in zip(_ORDER, same):
+                other = _shift(comp, dy, dx, big)
+                new = torch.where(eq & (other < new), other, new)
+            flat = new.reshape(b, n)
+            comp = flat.gather(1, flat).view(b, h, w)  # pointer jumping: follow the chain twice
+        if torch.equal(comp, before):
             break
-        comp = new
     flat = comp.reshape(b, n)  # every pixel -> first (smallest raster index) pixel of its component
     size = torch.zeros(b, n, dtype=torch.int64, device=dev)
     size.scatter_add_(1, flat, torch.ones_like(flat))
@@ -106,24 +132,47 @@ def enforce_connectivity(labels: Tensor, min_size: float) -> tuple[Tensor, Tenso
     above = torch.where(idx >= w, idx - w, (idx - 1).clamp_min(0))
     ptr = torch.where(kept, idx, flat.gather(1, above.view(1, n).expand(b, n)))
     while True:
-        nxt = ptr.gather(1, ptr)
-        if torch.equal(nxt, ptr):
+        before = ptr
+        for _ in range(ROUNDS_PER_CHECK):
+            ptr = ptr.gather(1, ptr)
+        if torch.equal(ptr, before):
             break
-        ptr = nxt
     new_id = kept.long().cumsum(1) - 1
     out = new_id.gather(1, ptr.gather(1, flat)).view(b, h, w)
     return out, kept.sum(1)
 
 
 def slic_core(
-    feat: Tensor, cellmap: Tensor, nbr: Tensor, jitter: Tensor | None, max_iter: int
+    feat: Tensor,
+    cellmap: Tensor,
+    nbr: Tensor,
+    jitter: Tensor | None,
+    max_iter: int,
+    subsample_stride: int,
+    height: int,
 ) -> Tensor:
-    """k-means iterations on (B, N, 5) float32 quantised features; (B, N) cluster ids."""
-    centres = cell_means(feat, cellmap, nbr.shape[0])
+    """k-means on (B, N, 5) float32 quantised raster features of ``height``-row images; (B, N)
+    cluster ids.
+
+    Every pixel starts in its own grid cell (whose mean is the initial centre). Iteration
+    ``i < max_iter - 1`` re-assigns the rows ``y`` with ``y % subsample_stride ==
+    i % subsample_stride``, the other pixels keep their cluster, then every centre moves to the
+    mean of all its pixels; the last iteration re-assigns every pixel.
+    """
+    b, n, _ = feat.shape
+    h, w = height, n // height
+    k = nbr.shape[0]
+    fixed = _fixed_point(feat)
+    labels = cellmap.view(1, n).repeat(b, 1)
+    centres = _means(_segment_sums(fixed, labels, k))
     if jitter is not None:
         centres = torch.cat([centres[..., :3], centres[..., 3:] + jitter], -1)
-    labels = assign(feat, cellmap, nbr, centres)
-    for _ in range(max_iter - 1):
-        centres = update(feat, labels, centres)
-        labels = assign(feat, cellmap, nbr, centres)
-    return labels
+    rows = feat.view(b, h, w, 5)
+    cells = cellmap.view(h, w)
+    grid = labels.view(b, h, w)
+    for i in range(max_iter - 1):
+        sl = slice(i % subsample_stride, None, subsample_stride)  # strided views: no index lists
+        sub = rows[:, sl].reshape(b, -1, 5)
+        grid[:, sl] = assign(sub, cells[sl].reshape(-1), nbr, centres).view(b, -1, w)
+        centres = update(fixed, labels, centres)
+    return assign(feat, cellmap, nbr, centres)

@@ -71,7 +71,6 @@ from pyisp_contrast.core.checks import (
     value_checks,
     value_checks_enabled,
 )
-from pyisp_contrast.segmentation import _slic_torch
 from pyisp_contrast.segmentation.regions import relabel_sequential
 
 __all__ = ["SLIC", "Superpixels", "slic", "slic_grid"]
@@ -79,6 +78,9 @@ __all__ = ["SLIC", "Superpixels", "slic", "slic_grid"]
 #: Features (colour and position) are rounded to multiples of ``1 / FEATURE_QUANTUM`` = 2**-16 in
 #: both paths, torch and numba, so float64 sums of them are exact and the paths agree bit for bit.
 FEATURE_QUANTUM = 65536.0
+
+#: Default ``subsample_stride`` of :func:`slic`: k-means iterations but the last use one row in 4.
+SUBSAMPLE_STRIDE = 4
 
 
 class Superpixels(NamedTuple):
@@ -238,13 +240,16 @@ def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
 def _run_numba_core(
     colour_cm: np.ndarray,
     centres: np.ndarray,
+    partial: np.ndarray,
+    slots: np.ndarray,
     geo: dict,
     jitter: np.ndarray | None,
     max_iter: int,
+    subsample_stride: int,
     labels: np.ndarray | None = None,
-    slots: np.ndarray | None = None,
 ) -> np.ndarray:
-    """k-means on cell-major colour features (B, 3, N); returns raster labels (B, N) int32."""
+    """k-means on cell-major colour features (B, 3, N) from the state ``features`` leaves
+    (``centres``, ``partial``, ``slots``); returns raster labels (B, N) int32."""
     from pyisp_contrast.segmentation import _slic_numba as nb
 
     b, n = colour_cm.shape[0], colour_cm.shape[2]
@@ -252,13 +257,12 @@ def _run_numba_core(
     if jitter is not None:
         centres[..., 3:] += jitter
     labels = np.empty((b, n), dtype=np.int32) if labels is None else labels
-    slots = np.empty((b, n), dtype=np.int32) if slots is None else slots
-    partial = np.empty((b, nbr.shape[0], 9, 6), dtype=np.float64)
     args = (geo["y_bounds"], geo["x_bounds"], geo["ys"], geo["xs"], geo["x_prefix"], nbr)
-    nb.assign(colour_cm, *args, centres, labels, partial, slots, 2 if max_iter == 1 else 0)
-    for i in range(1, max_iter):
+    args += (centres, labels, partial)
+    for i in range(max_iter - 1):
+        nb.assign(colour_cm, *args, slots, subsample_stride, i % subsample_stride)
         nb.update(partial, nbr, centres)
-        nb.assign(colour_cm, *args, centres, labels, partial, slots, 2 if i == max_iter - 1 else 1)
+    nb.assign(colour_cm, *args, slots, 0, 0)
     return labels
 
 
@@ -284,12 +288,14 @@ def _slic(
     convert2lab: bool | None,
     generator: torch.Generator | None,
     backend: str,
+    subsample_stride: int,
 ) -> Superpixels:
     with value_checks(False):  # shape and dtype here; values below, in one pass with the rescale
         images, unbatched = check_image(images, "images", channels=(1, 3))
     b, c, h, w = images.shape
     n_segments = check_int(n_segments, "n_segments", 1, h * w, allow_numpy=True)
     max_iter = check_int(max_iter, "max_iter", 1, allow_numpy=True)
+    subsample_stride = check_int(subsample_stride, "subsample_stride", 1, allow_numpy=True)
     comp = as_batch_param(
         compactness,
         b,
@@ -324,6 +330,7 @@ def _slic(
 
         xn = x.reshape(b, c, h * w).contiguous().numpy()
         ws = _workspace(b, h * w)
+        partial = np.empty((b, k, 9, 6), dtype=np.float64)
         centres = nb.features(
             xn,
             geo["y_bounds"],
@@ -335,10 +342,20 @@ def _slic(
             geo["xs"],
             bool(convert2lab),
             ws["colour"],
+            partial,
+            ws["slots"],
         )
         jit_np = None if jitter is None else jitter.numpy()
         lab = _run_numba_core(
-            ws["colour"], centres, geo, jit_np, max_iter, ws["labels"], ws["slots"]
+            ws["colour"],
+            centres,
+            partial,
+            ws["slots"],
+            geo,
+            jit_np,
+            max_iter,
+            subsample_stride,
+            ws["labels"],
         ).reshape(b, h, w)
         if enforce_connectivity:
             out, counts = _connectivity_numba(lab, min_size_factor * h * w / k)
@@ -346,10 +363,14 @@ def _slic(
         else:
             labels, num = relabel_sequential(torch.from_numpy(lab).long())  # a copy
     elif backend == "torch":
+        from pyisp_contrast.segmentation import _slic_torch
+
         feat = _features_torch(x, lo, rng, inv_m.to(x.device), bool(convert2lab), geo)
         cellmap = torch.from_numpy(geo["cellmap"]).to(x.device)
         nbr = torch.from_numpy(geo["nbr"]).to(x.device)
-        lab = _slic_torch.slic_core(feat, cellmap, nbr, jitter, max_iter).view(b, h, w)
+        lab = _slic_torch.slic_core(
+            feat, cellmap, nbr, jitter, max_iter, subsample_stride, h
+        ).view(b, h, w)
         if enforce_connectivity:
             labels, num = _slic_torch.enforce_connectivity(lab, min_size_factor * h * w / k)
         else:
@@ -375,6 +396,7 @@ def slic(
     max_size_factor: float = 3.0,
     convert2lab: bool | None = None,
     generator: torch.Generator | None = None,
+    subsample_stride: int = SUBSAMPLE_STRIDE,
 ) -> Superpixels:
     """SLIC superpixels of a batch of images (numba on CPU, torch on other devices).
 
@@ -398,6 +420,10 @@ def slic(
         generator: if given, seeds start at random offsets (up to a quarter cell) from the cell
             means, so repeated calls give different (equally good) superpixels; must live on the
             images' device type. ``None`` gives deterministic results.
+        subsample_stride: each k-means iteration but the last assigns one pixel row in
+            ``subsample_stride`` (a different row each iteration, cycling) and moves the centres to
+            the means of those rows; the last iteration assigns every pixel. 1 gives classical
+            k-means on every pixel. See the module notes.
 
     Returns:
         :class:`Superpixels` ``(labels (B, H, W) int64, num_segments (B,) int64)``, on the images'
@@ -426,6 +452,7 @@ def slic(
         convert2lab,
         generator,
         backend,
+        subsample_stride,
     )
 
 

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from pyisp_contrast.segmentation import _slic_numba as nb
 from pyisp_contrast.segmentation import _slic_torch as tp
 from pyisp_contrast.segmentation.slic import (
+    FEATURE_QUANTUM,
     SLIC,
+    SUBSAMPLE_STRIDE,
     Superpixels,
     _features_torch,
     _min_range,
@@ -45,9 +47,11 @@ def _torch_path(images, n=400, **kw):
         "max_size_factor": 3.0,
         "convert2lab": None,
         "generator": None,
+        "backend": "torch",
+        "subsample_stride": SUBSAMPLE_STRIDE,
     }
     args.update(kw)
-    return _slic(images, n, *args.values(), backend="torch")
+    return _slic(images, n, *args.values())
 
 
 def _assert_valid(sp: Superpixels, connected: bool = True):
@@ -185,8 +189,9 @@ def test_slic_module_equals_function():
 
 
 # --------------------------------------------------------------------------- CPU vs torch path
-def test_numba_core_equals_torch_core_on_same_features():
-    # Same quantised features in: identical labels out (exact float64 sums, same tie-breaking).
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_numba_core_equals_torch_core_on_same_features(stride):
+    # Same quantised features in: identical labels out (exact sums, same tie-breaking, same rows).
     x = _textured(b=2, h=40, w=56, seed=5)
     for n in (12, 40):
         gy, gx = slic_grid(40, 56, n)
@@ -194,13 +199,19 @@ def test_numba_core_equals_torch_core_on_same_features():
         lo, rng = _min_range(x)
         inv_m = torch.full((2,), 0.1)
         feat = _features_torch(x, lo, rng, inv_m, True, geo)  # (B, N, 5) raster
-        t_lab = tp.slic_core(
-            feat, torch.from_numpy(geo["cellmap"]), torch.from_numpy(geo["nbr"]), None, 10
-        )
+        cellmap, nbr = torch.from_numpy(geo["cellmap"]), torch.from_numpy(geo["nbr"])
+        t_lab = tp.slic_core(feat, cellmap, nbr, None, 10, stride, 40)
         perm = np.argsort(geo["cellmap"], kind="stable")  # raster index of each cell-major position
         colour_cm = np.ascontiguousarray(feat[:, perm, :3].transpose(1, 2).numpy())
-        centres = tp.cell_means(feat, torch.from_numpy(geo["cellmap"]), len(geo["nbr"])).numpy()
-        n_lab = _run_numba_core(colour_cm, centres, geo, None, 10)
+        # the state numba's feature pass leaves: every pixel in its own cell (slot 4)
+        k = len(geo["nbr"])
+        centres = tp.cell_means(feat, cellmap, k).numpy()
+        sums = tp._segment_sums(tp._fixed_point(feat), cellmap.view(1, -1).expand(2, -1), k)
+        partial = np.zeros((2, k, 9, 6))
+        partial[:, :, 4, 0] = sums[..., 0].numpy()
+        partial[:, :, 4, 1:] = sums[..., 1:].double().numpy() / FEATURE_QUANTUM
+        slots = np.full(colour_cm.shape[::2], 4, dtype=np.int32)
+        n_lab = _run_numba_core(colour_cm, centres, partial, slots, geo, None, 10, stride)
         assert torch.equal(t_lab, torch.from_numpy(n_lab).long())
 
 
