@@ -87,13 +87,22 @@ _MY = (0.212671, 0.715160, 0.072169)
 _MZ = (0.019334 / 1.08883, 0.119193 / 1.08883, 0.950227 / 1.08883)
 
 
+@njit(cache=True, inline="always")
+def _position(start, c, y, y0, cw):
+    # Where row y of cell c (first row y0, width cw) starts in the feature layout.
+    stride = start.shape[0]
+    phase = y % stride
+    return start[phase, c] + (y - y0) // stride * cw
+
+
 @njit(cache=True, parallel=True)
-def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out, partial, slots):
+def features(img, y_bounds, x_bounds, start, lo, rng, inv_m, ys, xs, lab, out, partial, slots):
     """Rescale, convert to Lab (kornia's formula), weight and quantise; initial centres.
 
     img: (B, C, H*W) float32 raster; y_bounds (gy+1,), x_bounds (gx+1,) int64 cell edges;
-    lo, rng, inv_m: (B,) float32; ys (H,), xs (W,) float32 already-scaled, quantised coordinates.
-    Writes the colour features into ``out`` (B, 3, H*W) float32 in cell-major order (channels 1-2
+    start: (stride, K) int64, the feature layout (``slic.phase_layout``); lo, rng, inv_m: (B,)
+    float32; ys (H,), xs (W,) float32 already-scaled, quantised coordinates.
+    Writes the colour features into ``out`` (B, 3, H*W) float32 in that layout (channels 1-2
     are zero for grey input); returns the mean (L, a, b, y, x) of every seed cell, (B, K, 5).
     Starts the k-means state with every pixel in its own cell: ``slots`` (B, N) int32 all 4 (the
     centre slot of the 3x3 candidates) and ``partial`` (B, K, 9, 6) the cell's count and sums in
@@ -108,32 +117,25 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out, partial,
     mx0, mx1, mx2 = np.float32(_MX[0]), np.float32(_MX[1]), np.float32(_MX[2])
     my0, my1, my2 = np.float32(_MY[0]), np.float32(_MY[1]), np.float32(_MY[2])
     mz0, mz1, mz2 = np.float32(_MZ[0]), np.float32(_MZ[1]), np.float32(_MZ[2])
-    for job in prange(b_n * n_cells):
-        b = job // n_cells
-        c = job % n_cells
-        cy = c // gx
-        cx = c - cy * gx
+    # One job per row of cells: whole image rows are converted (long unit-stride loops, which
+    # vectorise without a scalar tail per cell), then cut into the cells' rows.
+    for job in prange(b_n * gy):
+        b = job // gy
+        cy = job % gy
         y0, y1 = y_bounds[cy], y_bounds[cy + 1]
-        x0, x1 = x_bounds[cx], x_bounds[cx + 1]
-        cw = x1 - x0
-        p = y0 * w + x0 * (y1 - y0)  # first cell-major position of this cell
         l0 = lo[b]
         m = inv_m[b] * _QUANT
         r0 = rng[b]
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        a4 = 0.0
+        o0 = np.empty(w, dtype=np.float32)
+        o1 = np.zeros(w, dtype=np.float32)
+        o2 = np.zeros(w, dtype=np.float32)
+        acc = np.zeros((gx, 4))  # exact float64 sums (multiples of 2**-16): order does not matter
         for y in range(y0, y1):
-            o0 = out[b, 0, p : p + cw]
-            o1 = out[b, 1, p : p + cw]
-            o2 = out[b, 2, p : p + cw]
-            ir = img[b, 0, y * w + x0 : y * w + x1]
+            ir = img[b, 0, y * w : (y + 1) * w]
             if lab:
-                ig = img[b, 1, y * w + x0 : y * w + x1]
-                ib = img[b, 2, y * w + x0 : y * w + x1]
-                for q in range(cw):
+                ig = img[b, 1, y * w : (y + 1) * w]
+                ib = img[b, 2, y * w : (y + 1) * w]
+                for q in range(w):
                     cr = _srgb_to_linear((ir[q] - l0) / r0)
                     cg = _srgb_to_linear((ig[q] - l0) / r0)
                     cb = _srgb_to_linear((ib[q] - l0) / r0)
@@ -144,41 +146,54 @@ def features(img, y_bounds, x_bounds, lo, rng, inv_m, ys, xs, lab, out, partial,
                     o1[q] = np.rint(np.float32(500.0) * (fx - fy) * m) / _QUANT
                     o2[q] = np.rint(np.float32(200.0) * (fy - fz) * m) / _QUANT
             else:
-                for q in range(cw):
+                for q in range(w):
                     o0[q] = np.rint((ir[q] - l0) / r0 * m) / _QUANT
-                    o1[q] = 0.0
-                    o2[q] = 0.0
-            # exact float64 sums (multiples of 2**-16), so the order does not matter
-            for q in range(cw):
-                a0 += o0[q]
-                a1 += o1[q]
-                a2 += o2[q]
-                a4 += xs[x0 + q]
-            a3 += np.float64(ys[y]) * cw
-            slots[b, p : p + cw] = 4
-            p += cw
-        npx = (y1 - y0) * cw
-        pc = partial[b, c]
-        for s in range(9):
-            for j in range(6):
-                pc[s, j] = 0.0
-        pc[4, 0] = npx
-        pc[4, 1] = a0
-        pc[4, 2] = a1
-        pc[4, 3] = a2
-        pc[4, 4] = a3
-        pc[4, 5] = a4
-        centres[b, c, 0] = np.float32(a0 / npx)
-        centres[b, c, 1] = np.float32(a1 / npx)
-        centres[b, c, 2] = np.float32(a2 / npx)
-        centres[b, c, 3] = np.float32(a3 / npx)
-        centres[b, c, 4] = np.float32(a4 / npx)
+            for cx in range(gx):
+                x0, x1 = x_bounds[cx], x_bounds[cx + 1]
+                cw = x1 - x0
+                p = _position(start, cy * gx + cx, y, y0, cw)
+                out[b, 0, p : p + cw] = o0[x0:x1]
+                out[b, 1, p : p + cw] = o1[x0:x1]
+                out[b, 2, p : p + cw] = o2[x0:x1]
+                slots[b, p : p + cw] = 4
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                for q in range(x0, x1):
+                    s0 += o0[q]
+                    s1 += o1[q]
+                    s2 += o2[q]
+                acc[cx, 0] += s0
+                acc[cx, 1] += s1
+                acc[cx, 2] += s2
+                acc[cx, 3] += np.float64(ys[y]) * cw
+        for cx in range(gx):
+            c = cy * gx + cx
+            x0, x1 = x_bounds[cx], x_bounds[cx + 1]
+            npx = (y1 - y0) * (x1 - x0)
+            a4 = 0.0
+            for q in range(x0, x1):
+                a4 += xs[q]
+            a4 *= y1 - y0
+            pc = partial[b, c]
+            for s in range(9):
+                for j in range(6):
+                    pc[s, j] = 0.0
+            pc[4, 0] = npx
+            pc[4, 1] = acc[cx, 0]
+            pc[4, 2] = acc[cx, 1]
+            pc[4, 3] = acc[cx, 2]
+            pc[4, 4] = acc[cx, 3]
+            pc[4, 5] = a4
+            for j in range(4):
+                centres[b, c, j] = np.float32(acc[cx, j] / npx)
+            centres[b, c, 4] = np.float32(a4 / npx)
     return centres
 
 
 @njit(cache=True, parallel=True)
 def assign(
-    feat, y_bounds, x_bounds, ys, xs, x_prefix, nbr, centres, labels, partial, slots, stride, phase
+    feat, y_bounds, x_bounds, start, ys, xs, x_prefix, nbr, centres, labels, partial, slots, phase
 ):
     """Assign pixels to the nearest of their 9 candidate centres.
 
@@ -188,12 +203,13 @@ def assign(
     partial: (B, K, 9, 6) float64, per cell and candidate slot
     the count and 5 feature sums of the cell's pixels in that slot; slots: (B, N) int32, each
     pixel's slot (cell-major).
-    ``stride`` > 0 (a k-means iteration): only the rows ``y`` with ``y % stride == phase`` are
-    assigned; the pixels whose slot changes move their features from the old slot's sums to the
+    ``phase`` >= 0 (a k-means iteration): only the rows ``y`` with ``y % stride == phase`` are
+    assigned, ``stride = start.shape[0]`` (the feature layout stores them together: see
+    ``slic.phase_layout``); the pixels whose slot changes move their features from the old slot's sums to the
     new one's (exact: the sums are exact, so moving gives the sums a recount would). A row in
     which many pixels change does it by runs: it takes its runs of equal old slots out and puts
     its runs of equal new slots in.
-    ``stride`` = 0 (the final assignment): every row, writing ``labels`` (B, H*W) int32, raster
+    ``phase`` = -1 (the final assignment): every row, writing ``labels`` (B, H*W) int32, raster
     order, and nothing else.
     """
     b_n = feat.shape[0]
@@ -208,7 +224,7 @@ def assign(
         y0, y1 = y_bounds[cy], y_bounds[cy + 1]
         x0, x1 = x_bounds[cx], x_bounds[cx + 1]
         cw = x1 - x0
-        p0 = y0 * w + x0 * (y1 - y0)  # first cell-major position of this cell
+        stride = start.shape[0]
         k0 = nbr[c, 0]
         k1 = nbr[c, 1]
         k2 = nbr[c, 2]
@@ -237,16 +253,17 @@ def assign(
         c80, c81, c82 = centres[b, k8, 0], centres[b, k8, 1], centres[b, k8, 2]
         c83, c84 = centres[b, k8, 3], centres[b, k8, 4]
         pc = partial[b, c]
-        if stride > 0:
-            y_first = y0 + (phase - y0) % stride
-            y_step = stride
-        else:
-            y_first = y0
-            y_step = 1
         xr = xs[x0:x1]
         so = np.empty(cw, dtype=np.int32)  # this row's slots; stays in L1
-        for y in range(y_first, y1, y_step):
-            p = p0 + (y - y0) * cw
+        # all rows of one phase, then the next (contiguous in the layout)
+        ph0 = phase if phase >= 0 else 0
+        ph1 = phase + 1 if phase >= 0 else stride
+        for row in range(ph0 * (y1 - y0), ph1 * (y1 - y0)):
+            ph = row // (y1 - y0)
+            y = y0 + (ph - y0) % stride + (row - ph * (y1 - y0)) * stride
+            if y >= y1:
+                continue
+            p = _position(start, c, y, y0, cw)
             yy = ys[y]
             e0 = (yy - c03) * (yy - c03)
             e1 = (yy - c13) * (yy - c13)
@@ -302,7 +319,7 @@ def assign(
                 slot = np.int32(8) if lt else slot
                 best = d if lt else best
                 so[q] = slot
-            if stride == 0:  # the final assignment: labels, no sums
+            if phase < 0:  # the final assignment: labels, no sums
                 lb = labels[b, y * w + x0 : y * w + x1]
                 for q in range(cw):
                     lb[q] = nbr[c, so[q]]

@@ -136,6 +136,7 @@ def grid_geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dic
     coord_y = np.repeat(ys, w).astype(np.float32)
     coord_x = np.tile(xs, h).astype(np.float32)
     return {
+        "key": (h, w, gy, gx),
         "cellmap": cellmap,
         "nbr": nbr,
         "coord_y": coord_y,
@@ -146,6 +147,27 @@ def grid_geometry(h: int, w: int, gy: int, gx: int, sy: float, sx: float) -> dic
         "xs": xs.astype(np.float32),
         "x_prefix": np.concatenate([[0.0], np.cumsum(xs, dtype=np.float64)]),
     }
+
+
+@functools.lru_cache(maxsize=16)
+def phase_layout(h: int, w: int, gy: int, gx: int, stride: int) -> np.ndarray:
+    """Where the numba path stores each pixel's features: (stride, K) int64 start offsets.
+
+    Pixels are grouped by the phase ``y % stride`` of their row (the rows one k-means iteration
+    re-assigns), then by grid cell, then row by row: ``start[phase, c]`` is the position of the
+    first such row of cell ``c``, and each later row of that phase in the cell follows it, one cell
+    width on. An iteration thus reads one contiguous quarter of the features (for stride 4), which
+    the hardware prefetcher follows; with rows of all phases interleaved it read a quarter of the
+    data at two thirds of the cost of reading all of it. ``stride = 1``: plain cell-major order.
+    """
+    y_bounds = (np.arange(gy + 1) * h) // gy
+    x_bounds = (np.arange(gx + 1) * w) // gx
+    y0, y1 = y_bounds[:-1], y_bounds[1:]
+    phase = np.arange(stride)[:, None]
+    rows = np.maximum(0, -(-(y1[None] - y0[None] - (phase - y0[None]) % stride) // stride))
+    sizes = rows[:, :, None] * np.diff(x_bounds)[None, None, :]  # (stride, gy, gx) pixels
+    flat = sizes.reshape(-1)
+    return (np.cumsum(flat) - flat).reshape(stride, gy * gx).astype(np.int64)
 
 
 def resolve_spacing_and_lab(
@@ -257,12 +279,13 @@ def _run_numba_core(
     if jitter is not None:
         centres[..., 3:] += jitter
     labels = np.empty((b, n), dtype=np.int32) if labels is None else labels
-    args = (geo["y_bounds"], geo["x_bounds"], geo["ys"], geo["xs"], geo["x_prefix"], nbr)
-    args += (centres, labels, partial)
+    start = phase_layout(*geo["key"], subsample_stride)
+    args = (geo["y_bounds"], geo["x_bounds"], start, geo["ys"], geo["xs"], geo["x_prefix"], nbr)
+    args += (centres, labels, partial, slots)
     for i in range(max_iter - 1):
-        nb.assign(colour_cm, *args, slots, subsample_stride, i % subsample_stride)
+        nb.assign(colour_cm, *args, i % subsample_stride)
         nb.update(partial, nbr, centres)
-    nb.assign(colour_cm, *args, slots, 0, 0)
+    nb.assign(colour_cm, *args, -1)
     return labels
 
 
@@ -335,6 +358,7 @@ def _slic(
             xn,
             geo["y_bounds"],
             geo["x_bounds"],
+            phase_layout(h, w, gy, gx, subsample_stride),
             lo.numpy(),
             rng.numpy(),
             inv_m.cpu().numpy(),

@@ -21,6 +21,7 @@ from pyisp_contrast.segmentation.slic import (
     _run_numba_core,
     _slic,
     grid_geometry,
+    phase_layout,
     slic,
     slic_grid,
 )
@@ -189,6 +190,23 @@ def test_slic_module_equals_function():
 
 
 # --------------------------------------------------------------------------- CPU vs torch path
+def _layout_order(h, w, gy, gx, stride):
+    """Raster index of the pixel at each position of the numba path's feature layout, written
+    out pixel by pixel from phase_layout's description."""
+    start = phase_layout(h, w, gy, gx, stride)
+    geo = grid_geometry(h, w, gy, gx, 1.0, 1.0)
+    yb, xb = geo["y_bounds"], geo["x_bounds"]
+    pos = np.empty(h * w, dtype=np.int64)
+    for y in range(h):
+        for x in range(w):
+            c = geo["cellmap"][y * w + x]
+            cy, cx = divmod(int(c), gx)
+            cw = xb[cx + 1] - xb[cx]
+            pos[y * w + x] = start[y % stride, c] + (y - yb[cy]) // stride * cw + x - xb[cx]
+    assert np.array_equal(np.sort(pos), np.arange(h * w)), "the layout must be a permutation"
+    return np.argsort(pos)
+
+
 @pytest.mark.parametrize("stride", [1, 2, 4])
 def test_numba_core_equals_torch_core_on_same_features(stride):
     # Same quantised features in: identical labels out (exact sums, same tie-breaking, same rows).
@@ -201,7 +219,7 @@ def test_numba_core_equals_torch_core_on_same_features(stride):
         feat = _features_torch(x, lo, rng, inv_m, True, geo)  # (B, N, 5) raster
         cellmap, nbr = torch.from_numpy(geo["cellmap"]), torch.from_numpy(geo["nbr"])
         t_lab = tp.slic_core(feat, cellmap, nbr, None, 10, stride, 40)
-        perm = np.argsort(geo["cellmap"], kind="stable")  # raster index of each cell-major position
+        perm = _layout_order(40, 56, gy, gx, stride)
         colour_cm = np.ascontiguousarray(feat[:, perm, :3].transpose(1, 2).numpy())
         # the state numba's feature pass leaves: every pixel in its own cell (slot 4)
         k = len(geo["nbr"])
