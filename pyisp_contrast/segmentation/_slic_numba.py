@@ -31,6 +31,9 @@ from numba import njit, prange
 from pyisp_contrast.segmentation.slic import FEATURE_QUANTUM
 
 _QUANT = np.float32(FEATURE_QUANTUM)
+#: The assignment loops run over multiples of this many pixels; the feature array must have this
+#: many spare entries after the last pixel (``slic._workspace``).
+_PAD = 32
 
 
 @njit(cache=True, inline="always")
@@ -254,93 +257,111 @@ def assign(
         c83, c84 = centres[b, k8, 3], centres[b, k8, 4]
         pc = partial[b, c]
         xr = xs[x0:x1]
-        so = np.empty(cw, dtype=np.int32)  # this row's slots; stays in L1
-        # all rows of one phase, then the next (contiguous in the layout)
+        # One phase's rows of this cell are one contiguous block: one long loop over the block
+        # (each pixel's y from ``yb``), rounded up to a multiple of _PAD so that it has no scalar
+        # tail; the pixels past the block read the padding after it and are ignored.
+        n_max = ((y1 - y0 + stride - 1) // stride * cw + _PAD - 1) // _PAD * _PAD
+        yb = np.zeros(n_max, dtype=np.float32)
+        xb = np.zeros(n_max, dtype=np.float32)
+        so = np.empty(n_max, dtype=np.int32)
         ph0 = phase if phase >= 0 else 0
         ph1 = phase + 1 if phase >= 0 else stride
-        for row in range(ph0 * (y1 - y0), ph1 * (y1 - y0)):
-            ph = row // (y1 - y0)
-            y = y0 + (ph - y0) % stride + (row - ph * (y1 - y0)) * stride
-            if y >= y1:
+        for ph in range(ph0, ph1):
+            y_first = y0 + (ph - y0) % stride
+            if y_first >= y1:
                 continue
-            p = _position(start, c, y, y0, cw)
-            yy = ys[y]
-            e0 = (yy - c03) * (yy - c03)
-            e1 = (yy - c13) * (yy - c13)
-            e2 = (yy - c23) * (yy - c23)
-            e3 = (yy - c33) * (yy - c33)
-            e4 = (yy - c43) * (yy - c43)
-            e5 = (yy - c53) * (yy - c53)
-            e6 = (yy - c63) * (yy - c63)
-            e7 = (yy - c73) * (yy - c73)
-            e8 = (yy - c83) * (yy - c83)
-            g0 = feat[b, 0, p : p + cw]
-            g1 = feat[b, 1, p : p + cw]
-            g2 = feat[b, 2, p : p + cw]
+            n_rows = (y1 - y_first + stride - 1) // stride
+            n_pad = (n_rows * cw + _PAD - 1) // _PAD * _PAD
+            p0 = start[ph, c]
+            for r in range(n_rows):
+                yv = ys[y_first + r * stride]
+                for q in range(cw):
+                    yb[r * cw + q] = yv
+                    xb[r * cw + q] = xr[q]
+            g0 = feat[b, 0, p0 : p0 + n_pad]
+            g1 = feat[b, 1, p0 : p0 + n_pad]
+            g2 = feat[b, 2, p0 : p0 + n_pad]
             # a plain unit-stride loop that LLVM vectorises
-            for q in range(cw):
+            for q in range(n_pad):
                 f0 = g0[q]
                 f1 = g1[q]
                 f2 = g2[q]
-                f4 = xr[q]
-                d = _dist(f0, f1, f2, e0, f4, c00, c01, c02, c04)
-                best = d
+                yy = yb[q]
+                f4 = xb[q]
+                e = (yy - c03) * (yy - c03)
+                best = _dist(f0, f1, f2, e, f4, c00, c01, c02, c04)
                 slot = np.int32(0)
-                d = _dist(f0, f1, f2, e1, f4, c10, c11, c12, c14)
+                e = (yy - c13) * (yy - c13)
+                d = _dist(f0, f1, f2, e, f4, c10, c11, c12, c14)
                 lt = d < best
                 slot = np.int32(1) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e2, f4, c20, c21, c22, c24)
+                e = (yy - c23) * (yy - c23)
+                d = _dist(f0, f1, f2, e, f4, c20, c21, c22, c24)
                 lt = d < best
                 slot = np.int32(2) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e3, f4, c30, c31, c32, c34)
+                e = (yy - c33) * (yy - c33)
+                d = _dist(f0, f1, f2, e, f4, c30, c31, c32, c34)
                 lt = d < best
                 slot = np.int32(3) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e4, f4, c40, c41, c42, c44)
+                e = (yy - c43) * (yy - c43)
+                d = _dist(f0, f1, f2, e, f4, c40, c41, c42, c44)
                 lt = d < best
                 slot = np.int32(4) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e5, f4, c50, c51, c52, c54)
+                e = (yy - c53) * (yy - c53)
+                d = _dist(f0, f1, f2, e, f4, c50, c51, c52, c54)
                 lt = d < best
                 slot = np.int32(5) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e6, f4, c60, c61, c62, c64)
+                e = (yy - c63) * (yy - c63)
+                d = _dist(f0, f1, f2, e, f4, c60, c61, c62, c64)
                 lt = d < best
                 slot = np.int32(6) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e7, f4, c70, c71, c72, c74)
+                e = (yy - c73) * (yy - c73)
+                d = _dist(f0, f1, f2, e, f4, c70, c71, c72, c74)
                 lt = d < best
                 slot = np.int32(7) if lt else slot
                 best = d if lt else best
-                d = _dist(f0, f1, f2, e8, f4, c80, c81, c82, c84)
+                e = (yy - c83) * (yy - c83)
+                d = _dist(f0, f1, f2, e, f4, c80, c81, c82, c84)
                 lt = d < best
                 slot = np.int32(8) if lt else slot
                 best = d if lt else best
                 so[q] = slot
-            if phase < 0:  # the final assignment: labels, no sums
-                lb = labels[b, y * w + x0 : y * w + x1]
+            for r in range(n_rows):
+                y = y_first + r * stride
+                sr = so[r * cw : (r + 1) * cw]
+                if phase < 0:  # the final assignment: labels, no sums
+                    lb = labels[b, y * w + x0 : y * w + x1]
+                    for q in range(cw):
+                        lb[q] = nbr[c, sr[q]]
+                    continue
+                p = p0 + r * cw
+                old = slots[b, p : p + cw]
+                changed = 0
                 for q in range(cw):
-                    lb[q] = nbr[c, so[q]]
-                continue
-            old = slots[b, p : p + cw]
-            changed = 0
-            for q in range(cw):
-                changed += old[q] != so[q]
-            if changed == 0:
-                continue
-            if 4 * changed < cw:  # a few pixels: move them one by one
-                for q in range(cw):
-                    o = old[q]
-                    n = so[q]
-                    if o != n:
-                        _move(pc, o, n, g0[q], g1[q], g2[q], yy, xr[q])
-                        old[q] = n
-                continue
-            _add_runs(pc, old, g0, g1, g2, yy, x_prefix, x0, -1.0)
-            _add_runs(pc, so, g0, g1, g2, yy, x_prefix, x0, 1.0)
-            old[:] = so
+                    changed += old[q] != sr[q]
+                if changed == 0:
+                    continue
+                yy = ys[y]
+                h0 = g0[r * cw : (r + 1) * cw]
+                h1 = g1[r * cw : (r + 1) * cw]
+                h2 = g2[r * cw : (r + 1) * cw]
+                if 4 * changed < cw:  # a few pixels: move them one by one
+                    for q in range(cw):
+                        o = old[q]
+                        n = sr[q]
+                        if o != n:
+                            _move(pc, o, n, h0[q], h1[q], h2[q], yy, xr[q])
+                            old[q] = n
+                    continue
+                _add_runs(pc, old, h0, h1, h2, yy, x_prefix, x0, -1.0)
+                _add_runs(pc, sr, h0, h1, h2, yy, x_prefix, x0, 1.0)
+                old[:] = sr
 
 
 @njit(cache=True, inline="always")

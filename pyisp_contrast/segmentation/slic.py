@@ -240,6 +240,12 @@ def _features_torch(
 _WORKSPACE = threading.local()
 
 
+def _slic_numba_pad() -> int:
+    from pyisp_contrast.segmentation import _slic_numba as nb
+
+    return nb._PAD
+
+
 def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
     """Scratch arrays of the numba path (features, labels, slots), per thread, for the last (B, N).
 
@@ -251,7 +257,8 @@ def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
     if ws is None or ws["key"] != (b, n):
         ws = {
             "key": (b, n),
-            "colour": np.empty((b, 3, n), dtype=np.float32),
+            # padded: the assignment reads (and ignores) a few pixels past each block
+            "colour": np.zeros((b, 3, n + _slic_numba_pad()), dtype=np.float32),
             "labels": np.empty((b, n), dtype=np.int32),
             "slots": np.empty((b, n), dtype=np.int32),
         }
@@ -274,7 +281,9 @@ def _run_numba_core(
     (``centres``, ``partial``, ``slots``); returns raster labels (B, N) int32."""
     from pyisp_contrast.segmentation import _slic_numba as nb
 
-    b, n = colour_cm.shape[0], colour_cm.shape[2]
+    b, n = colour_cm.shape[0], geo["cellmap"].shape[0]
+    if colour_cm.shape[2] < n + nb._PAD:  # the assignment reads past each block
+        colour_cm = np.concatenate([colour_cm, np.zeros((b, 3, nb._PAD), np.float32)], 2)
     nbr = geo["nbr"]
     if jitter is not None:
         centres[..., 3:] += jitter
