@@ -452,23 +452,79 @@ def connect_one(lab, min_size, out):
     """
     h, w = lab.shape
     # 1) runs of equal labels per row
-    run_start = np.empty(h * w + 1, dtype=np.int64)  # raster index of first pixel
-    run_len = np.empty(h * w, dtype=np.int64)
     row_first = np.empty(h + 1, dtype=np.int64)
-    n = 0
+    row_first[0] = 0
     for y in range(h):
-        row_first[y] = n
-        x = 0
-        while x < w:
-            v = lab[y, x]
-            x1 = x + 1
-            while x1 < w and lab[y, x1] == v:
-                x1 += 1
-            run_start[n] = y * w + x
-            run_len[n] = x1 - x
-            n += 1
-            x = x1
-    row_first[h] = n
+        row_first[y + 1] = row_first[y] + _count_runs(lab[y])
+    n = row_first[h]
+    run_start = np.empty(n + 1, dtype=np.int64)  # raster index of first pixel
+    run_len = np.empty(n, dtype=np.int64)
+    for y in range(h):
+        _fill_runs(lab[y], y * w, run_start[row_first[y] :], run_len[row_first[y] :])
+    final_id, count = _resolve_runs(lab, run_start, run_len, row_first, min_size)
+    flat = out.reshape(-1)
+    for y in range(h):
+        for j in range(row_first[y], row_first[y + 1]):
+            flat[run_start[j] : run_start[j] + run_len[j]] = final_id[j]
+    return count
+
+
+@njit(cache=True, parallel=True)
+def connect_one_parallel(lab, min_size, out):
+    """:func:`connect_one` with its per-pixel passes (finding the runs, writing the labels) split
+    over rows between threads; for a single image, where one thread per image leaves the others
+    idle."""
+    h, w = lab.shape
+    counts = np.empty(h, dtype=np.int64)
+    for y in prange(h):
+        counts[y] = _count_runs(lab[y])
+    row_first = np.empty(h + 1, dtype=np.int64)
+    row_first[0] = 0
+    for y in range(h):
+        row_first[y + 1] = row_first[y] + counts[y]
+    n = row_first[h]
+    run_start = np.empty(n + 1, dtype=np.int64)
+    run_len = np.empty(n, dtype=np.int64)
+    for y in prange(h):
+        _fill_runs(lab[y], y * w, run_start[row_first[y] :], run_len[row_first[y] :])
+    final_id, count = _resolve_runs(lab, run_start, run_len, row_first, min_size)
+    flat = out.reshape(-1)
+    for y in prange(h):
+        for j in range(row_first[y], row_first[y + 1]):
+            flat[run_start[j] : run_start[j] + run_len[j]] = final_id[j]
+    return count
+
+
+@njit(cache=True)
+def _count_runs(row):
+    n = 1
+    for x in range(1, row.shape[0]):
+        n += row[x] != row[x - 1]
+    return n
+
+
+@njit(cache=True)
+def _fill_runs(row, offset, run_start, run_len):
+    # The runs of equal labels of one row: raster index of the first pixel, length.
+    w = row.shape[0]
+    n = 0
+    x = 0
+    while x < w:
+        v = row[x]
+        x1 = x + 1
+        while x1 < w and row[x1] == v:
+            x1 += 1
+        run_start[n] = offset + x
+        run_len[n] = x1 - x
+        n += 1
+        x = x1
+
+
+@njit(cache=True)
+def _resolve_runs(lab, run_start, run_len, row_first, min_size):
+    """The final label of every run and the number of labels (steps 2 and 3 of the rule)."""
+    h, w = lab.shape
+    n = run_len.shape[0]
     # 2) union-find over runs touching the run above with the same label; root = smallest run id
     parent = np.arange(n)
     for y in range(1, h):
@@ -514,13 +570,10 @@ def connect_one(lab, min_size, out):
             new_id[j] = new_id[parent[k]]
         else:  # top row: the run just before holds the pixel to the left
             new_id[j] = new_id[parent[j - 1]]
-    flat = out.reshape(-1)
+    final_id = np.empty(n, dtype=np.int64)
     for j in range(n):
-        v = new_id[parent[j]]
-        s = run_start[j]
-        for p in range(s, s + run_len[j]):
-            flat[p] = v
-    return count
+        final_id[j] = new_id[parent[j]]
+    return final_id, count
 
 
 @njit(cache=True, parallel=True)

@@ -301,9 +301,9 @@ def _run_numba_core(
 def _connectivity_numba(lab: np.ndarray, min_size: float) -> tuple[np.ndarray, np.ndarray]:
     from pyisp_contrast.segmentation import _slic_numba as nb
 
-    if lab.shape[0] == 1:  # skip the parallel region: it only costs thread wake-ups here
+    if lab.shape[0] == 1:  # one image: its rows are split between the threads instead
         out = np.empty(lab.shape, dtype=np.int64)
-        count = nb.connect_one(lab[0], min_size, out[0])
+        count = nb.connect_one_parallel(lab[0], min_size, out[0])
         return out, np.array([count], dtype=np.int64)
     return nb.enforce_connectivity(lab, min_size)
 
