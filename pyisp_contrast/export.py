@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_int
+from pyisp_contrast.isp.order import _order_preserving_gain
 from pyisp_contrast.models.curve_net import DCEBody
 
 __all__ = [
@@ -211,6 +212,9 @@ class _GuidedGainInference(nn.Module):
         self.eps_range: tuple[float, float] = (gain_net.LOG_EPS_MIN, gain_net.LOG_EPS_MAX)
         self.v_floor: float = float(gain_net.V_FLOOR)
         self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
+        self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
+        self.order_bins: int = int(gain_net.ORDER_BINS)
+        self.order_floor: float = float(gain_net.ORDER_FLOOR)
         self.srgb_thresh: float = float(curves.SRGB_THRESH)
         self.lin_thresh: float = float(curves.LIN_THRESH)
 
@@ -243,6 +247,13 @@ class _GuidedGainInference(nn.Module):
         raw = self.maps(feats)
         log_gain = self._bounded(raw[:, :1], self.gain_range)
         log_eps = self._bounded(raw[:, 1:], self.eps_range)
+        if self.order_preserving:  # GuidedGainEnhancer.order_gain, in float64 as there
+            means = feats[:, :3].amax(1, keepdim=True).clamp(0.0, 1.0).double()
+            light = _srgb_to_linear(means, self.srgb_thresh)
+            gain = _order_preserving_gain(
+                light, torch.exp(log_gain.double()), self.order_bins, self.order_floor
+            )
+            log_gain = torch.log(gain).clamp(self.gain_range[0], self.gain_range[1]).float()
         low = _spatial_size(raw)
         eps = _bilinear_resize(torch.exp(log_eps), low, cells, cells) * self.denoise_scale
         # The guided filter's coefficients (pyisp_contrast.isp.denoise.guided_coefficients).

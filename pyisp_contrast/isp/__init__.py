@@ -9,6 +9,8 @@
 - :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis (the haze
   model's defaults, :data:`HAZE_DEFAULTS`, are shared with the haze bag).
 - :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
+- :mod:`~pyisp_contrast.isp.order`: isotonic fits that keep lightness order (brighter regions stay
+  brighter after a regional gain).
 """
 
 from .bags import (
@@ -96,6 +98,7 @@ from .denoise import (
     guided_coefficients,
     upsample_cells,
 )
+from .order import isotonic_fit, order_preserving_gain
 
 __all__ = [
     "HAZE_DEFAULTS",
@@ -154,12 +157,14 @@ __all__ = [
     "inverse_reinhard",
     "inverse_scatter",
     "inverse_sigmoid_contrast",
+    "isotonic_fit",
     "jpeg_round_trip",
     "le_curve",
     "linear_to_srgb",
     "log_curve",
     "low_light",
     "luma",
+    "order_preserving_gain",
     "pie_families",
     "rain",
     "rain_families",

@@ -34,7 +34,9 @@ BAGS = {
     "RAIN_REGIMES", "haze_families", "rain_families", "HAZE_DEFAULTS", "HazeDefaults",
 }  # fmt: skip
 
-EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE
+ORDER = {"isotonic_fit", "order_preserving_gain"}
+
+EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER
 
 
 def test_expected_names_are_exported() -> None:

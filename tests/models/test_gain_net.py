@@ -105,3 +105,50 @@ def test_denoise_scale_scales_eps_and_is_saved(tmp_path, net: GuidedGainEnhancer
     assert load_pretrained(tmp_path / "w.pt").denoise_scale == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="denoise_scale"):
         GuidedGainEnhancer(denoise_scale=0.0)
+
+
+def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
+    model = GuidedGainEnhancer(**{**net.config, "order_preserving": True})
+    model.load_state_dict(net.state_dict())
+    return model.eval()
+
+
+def _region_light(x: torch.Tensor, net: GuidedGainEnhancer) -> torch.Tensor:
+    """Linear ``max(R, G, B)`` of the block means at the map size (what the projection orders)."""
+    with torch.no_grad():
+        stats, log_gain, _ = net.low_res_maps(x)
+    means = F.interpolate(
+        stats[:, 2:5], size=log_gain.shape[-2:], mode="bilinear", antialias=True
+    ).amax(1, keepdim=True)
+    return srgb_to_linear(means.clamp(0, 1)), log_gain
+
+
+def test_order_preserving_keeps_the_regions_light_order(net: GuidedGainEnhancer) -> None:
+    g = torch.Generator().manual_seed(5)
+    # uneven light: a dark corner and a lit one, with texture
+    ramp = torch.linspace(0.01, 0.4, 96)
+    light = ramp[None, None, :, None] * ramp[None, None, None, :] * 3
+    x = (light + 0.05 * torch.rand(1, 3, 96, 96, generator=g)).clamp(0, 1)
+    ordered = _ordered(net)
+    for model, keeps in ((net, False), (ordered, True)):
+        light, log_gain = _region_light(x, model)
+        lifted = rational_gain(light, torch.exp(log_gain)).flatten()
+        order = torch.argsort(light.flatten())
+        rises = bool((lifted[order].diff() >= -1e-6).all())
+        assert rises == keeps
+
+
+def test_order_preserving_is_saved_checked_and_differentiable(tmp_path, net) -> None:
+    ordered = _ordered(net)
+    save_pretrained(ordered, tmp_path / "o.pt")
+    assert load_pretrained(tmp_path / "o.pt").order_preserving is True
+    assert net.order_preserving is False  # off unless asked for: earlier weights are unchanged
+    with pytest.raises(TypeError, match="order_preserving"):
+        GuidedGainEnhancer(order_preserving=1)
+    x = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(2)) * 0.2
+    ordered.train()
+    ordered(x).enhanced.mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in ordered.parameters())
+    # grey in, grey out holds with the projection too
+    y = ordered.enhance(torch.full((1, 3, 16, 16), 0.05))
+    assert bool((y[0, 0] == y[0, 1]).all() and (y[0, 1] == y[0, 2]).all())
