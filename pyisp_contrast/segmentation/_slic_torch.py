@@ -41,7 +41,7 @@ def _means(sums: Tensor) -> Tensor:
 
 def _segment_sums(fixed: Tensor, labels: Tensor, k: int) -> Tensor:
     """(B, N, 6) int64 rows summed per label: (B, K, 6) int64."""
-    b, n, _ = fixed.shape
+    b = fixed.shape[0]
     idx = (labels + torch.arange(b, device=labels.device).view(b, 1) * k).reshape(-1)
     sums = torch.zeros(b * k, 6, dtype=torch.int64, device=fixed.device)
     sums.index_add_(0, idx, fixed.reshape(-1, 6))

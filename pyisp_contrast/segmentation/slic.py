@@ -401,9 +401,8 @@ def _slic(
         feat = _features_torch(x, lo, rng, inv_m.to(x.device), bool(convert2lab), geo)
         cellmap = torch.from_numpy(geo["cellmap"]).to(x.device)
         nbr = torch.from_numpy(geo["nbr"]).to(x.device)
-        lab = _slic_torch.slic_core(
-            feat, cellmap, nbr, jitter, max_iter, subsample_stride, h
-        ).view(b, h, w)
+        lab = _slic_torch.slic_core(feat, cellmap, nbr, jitter, max_iter, subsample_stride, h)
+        lab = lab.view(b, h, w)
         if enforce_connectivity:
             labels, num = _slic_torch.enforce_connectivity(lab, min_size_factor * h * w / k)
         else:
