@@ -53,6 +53,13 @@ image kinds:
   palette     converted to RGB (RGBA when the palette has transparency) before enhancement.
   EXIF-rotated  turned as the Orientation tag says (phone photos), so the output is upright.
 
+CPU threads:
+  torch and numba use --threads N threads (or the PYISP_CONTRAST_THREADS environment variable).
+  By default (auto) the count is the CPUs this process may use minus the CPUs other programs keep
+  busy, re-checked between inputs: a parallel step waits for its slowest thread, and a thread
+  sharing its core with another busy program stalls the rest, so on a busy machine fewer
+  threads finish sooner (2 cores with one taken: 1 thread, not 2).
+
 memory:
   The default network estimates its maps at a fixed low resolution and applies them to the
   full-resolution image in blocks of rows, so large photos (12 MP and more) fit in well under
@@ -117,6 +124,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="SECONDS",
         help="videos: average the exposure maps over this many seconds; 0 = each frame alone "
         "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPU threads (default: auto, the CPUs left free by other programs; see below)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("-r", "--recursive", action="store_true", help="also search sub-folders")
@@ -225,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pyisp_contrast.cli import provenance
     from pyisp_contrast.cli._common import (
+        CpuThreads,
         Terminated,
         check_writable_folder,
         cli_device,
@@ -242,6 +257,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if not args.temporal_smoothing >= 0:
         error(f"--temporal-smoothing must be >= 0 seconds, got {args.temporal_smoothing}")
+        return 2
+    try:
+        threads = CpuThreads(getattr(args, "threads", None))
+    except ValueError as exc:
+        error(str(exc))
         return 2
     inputs_given = list(args.inputs)
     if args.sample:
@@ -340,6 +360,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with terminate_raises():
             for path, dest, verdict in tqdm(todo, disable=not show, unit="file", desc="enhance"):
+                threads.update()
                 try:
                     job = settings[path]
                     record = provenance.make_record(

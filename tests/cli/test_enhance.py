@@ -376,3 +376,90 @@ def test_missing_extras_are_named_before_any_work(tmp_path, inputs, monkeypatch,
     assert main(["enhance", str(tmp_path / "photo.heic"), "-o", str(out)]) == 2
     assert "install with pip install -e '.[heic]'" in capsys.readouterr().err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------------------- CPU thread policy
+
+
+@pytest.fixture
+def keep_threads():
+    """The command sets the process's torch thread count: put it back after."""
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_threads_option_fixes_the_count(tmp_path, inputs, weights, keep_threads, monkeypatch):
+    from pyisp_contrast.cli import _common
+
+    seen = []
+    monkeypatch.setattr(_common.CpuThreads, "apply", lambda self: seen.append(self.count))
+    out = tmp_path / "o"
+    assert main(["enhance", str(inputs), "-o", str(out), "--weights", str(weights),
+                 "--threads", "1", "-q"]) == 0  # fmt: skip
+    assert seen == [1]
+    monkeypatch.setenv(_common.THREADS_ENV, "3")
+    assert main(["enhance", str(inputs), "-o", str(out), "--weights", str(weights),
+                 "--overwrite", "-q"]) == 0  # fmt: skip
+    assert seen == [1, 3]
+
+
+@pytest.mark.parametrize("option, env", [(["--threads", "0"], None), ([], "two"), ([], "0")])
+def test_bad_thread_count_is_a_usage_error(tmp_path, inputs, weights, monkeypatch, capsys,
+                                           option, env):  # fmt: skip
+    from pyisp_contrast.cli import _common
+
+    if env is not None:
+        monkeypatch.setenv(_common.THREADS_ENV, env)
+    out = tmp_path / "o"
+    assert main(["enhance", str(inputs), "-o", str(out), "--weights", str(weights), *option]) == 2
+    err = capsys.readouterr().err
+    assert ("--threads must be" if option else f"{_common.THREADS_ENV}={env!r} must be") in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("others, expected", [(0.0, 4), (1.0, 3), (2.2, 2), (9.0, 1)])
+def test_auto_threads_leave_the_busy_cpus_to_other_programs(keep_threads, monkeypatch, others,
+                                                            expected):  # fmt: skip
+    import time
+
+    from pyisp_contrast.cli import _common
+
+    monkeypatch.delenv(_common.THREADS_ENV, raising=False)
+    monkeypatch.setattr(_common, "usable_cpus", lambda: 4)
+    # other programs keep `others` CPUs busy, on top of this process's own CPU time
+    monkeypatch.setattr(
+        _common, "_busy_seconds", lambda cpus: others * time.monotonic() + time.process_time()
+    )
+    threads = _common.CpuThreads()
+    assert threads.mode == "auto" and threads.count == expected
+    assert torch.get_num_threads() == expected
+
+
+def test_auto_threads_follow_the_load_between_inputs(keep_threads, monkeypatch):
+    import time
+
+    from pyisp_contrast.cli import _common
+
+    monkeypatch.delenv(_common.THREADS_ENV, raising=False)
+    monkeypatch.setattr(_common, "usable_cpus", lambda: 2)
+    load = {"others": 1.0}
+    # busy CPU-seconds grow at `others` per second from the moment the rate is set
+    state = {"t": time.monotonic(), "acc": 0.0}
+
+    def busy(cpus):
+        now = time.monotonic()
+        state["acc"] += load["others"] * (now - state["t"])
+        state["t"] = now
+        return state["acc"] + time.process_time()
+
+    monkeypatch.setattr(_common, "_busy_seconds", busy)
+    threads = _common.CpuThreads()
+    assert threads.count == 1
+    monkeypatch.setattr(_common.CpuThreads, "MIN_WINDOW", 0.0)
+    load["others"] = 0.0
+    time.sleep(0.05)
+    assert threads.update() == 2 and torch.get_num_threads() == 2
+    fixed = _common.CpuThreads(fixed=1)
+    load["others"] = 0.0
+    assert fixed.update() == 1 and fixed.mode == "fixed"
