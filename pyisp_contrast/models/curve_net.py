@@ -30,7 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image, check_int, keep_input_dtype, unbatch
+from pyisp_contrast.core.checks import (
+    check_image,
+    check_int,
+    keep_input_dtype,
+    unbatch,
+    value_checks_enabled,
+)
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import le_curve
 
@@ -114,9 +120,80 @@ def apply_curve_maps(images: Tensor, curves: Tensor, iterations: int | None = No
         raise ValueError(
             f"`iterations` ({iterations}) must be a multiple of the number of maps ({n_maps})."
         )
+    if n_maps == 1 and _use_fused_le(x, r):
+        _check_maps(r)
+        return unbatch(SharedMapLECurve.apply(x, r, iterations), unbatched)
     # Maps are reused cyclically; the curve itself is the ISP module's, one formula everywhere.
     steps = r if iterations == n_maps else r.repeat(1, iterations // n_maps, 1, 1)
     return unbatch(le_curve(x, steps, iterations), unbatched)
+
+
+def _use_fused_le(x: Tensor, r: Tensor) -> bool:
+    return (
+        x.device.type == r.device.type == "cpu"
+        and x.dtype == r.dtype
+        and x.dtype in (torch.float32, torch.float64)
+        and not torch.jit.is_scripting()
+        and not torch.jit.is_tracing()
+        and not torch.onnx.is_in_onnx_export()
+        and not torch.compiler.is_compiling()
+    )
+
+
+def _check_maps(r: Tensor) -> None:
+    # The checks le_curve makes on its maps, with its messages.
+    check_image(r, "alpha_maps", channels=None, allow_unbatched=False, check_range=False)
+    if value_checks_enabled() and bool((r.detach().abs() > 1.0).any()):
+        raise ValueError("`alpha_maps` must hold values in [-1, 1] (e.g. a tanh output).")
+
+
+class SharedMapLECurve(torch.autograd.Function):
+    """``iterations`` LE-curve steps with one map, fused on the CPU, with a hand-written backward.
+
+    ``apply(x (B, C, H, W), r (B, C, H, W), iterations)``: the values of
+    :func:`~pyisp_contrast.isp.curves.le_curve` with ``r`` repeated ``iterations`` times, bit for
+    bit, from one numba pass (:mod:`pyisp_contrast.isp._curve_kernel`). The backward keeps only
+    ``x`` and ``r`` (autograd through the torch loop keeps three full-resolution tensors per step)
+    and recomputes the intermediate states row by row; float64 ``gradcheck`` checks it. First
+    derivatives only. :func:`apply_curve_maps` uses it for one shared map on the CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, r: Tensor, iterations: int) -> Tensor:  # type: ignore[override]
+        from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_forward
+
+        xc = x.detach().contiguous()
+        rc = r.detach().contiguous()
+        out = torch.empty_like(xc)
+        w = xc.shape[-1]
+        follow_torch_threads()
+        le_forward(
+            xc.view(-1, w).numpy(), rc.view(-1, w).numpy(), iterations, out.view(-1, w).numpy()
+        )
+        ctx.save_for_backward(xc, rc)
+        ctx.iterations = iterations
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
+        from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_backward
+
+        x, r = ctx.saved_tensors
+        w = x.shape[-1]
+        g = grad_out.detach().to(x.dtype).contiguous()
+        grad_x = torch.empty_like(x)
+        grad_r = torch.zeros_like(r)
+        follow_torch_threads()
+        le_backward(
+            x.view(-1, w).numpy(), r.view(-1, w).numpy(), g.view(-1, w).numpy(),
+            ctx.iterations, grad_x.view(-1, w).numpy(), grad_r.view(-1, w).numpy(),
+        )  # fmt: skip
+        return (
+            grad_x if ctx.needs_input_grad[0] else None,
+            grad_r if ctx.needs_input_grad[1] else None,
+            None,
+        )
 
 
 def _use_curve_kernel(x: Tensor, curves: Tensor) -> bool:
@@ -132,11 +209,12 @@ def _use_curve_kernel(x: Tensor, curves: Tensor) -> bool:
 
 def _fused_apply(x: Tensor, wide: Tensor, low_h: int, iterations: int) -> Tensor:
     """Rows of ``wide`` (maps resized along the width) resized to ``x``'s height and applied."""
-    from pyisp_contrast.isp._curve_kernel import le_apply_upsampled
+    from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_apply_upsampled
 
     r0, r1, rw = linear_resize_indices(x.shape[-2], low_h, x.device, x.dtype)
     xc = x.detach().contiguous()
     out = torch.empty_like(xc)
+    follow_torch_threads()
     le_apply_upsampled(
         xc.numpy(),
         wide.contiguous().numpy(),
