@@ -1,8 +1,8 @@
 """torch SLIC path (private; any device). Same algorithm and tie-breaking as ``_slic_numba``.
 
 Everything runs as whole-batch tensor ops with no host synchronisation inside the k-means loop:
-the 9 candidate centres of every pixel are visited one slot at a time (strict ``<``, so the first
-candidate wins ties, as in the numba kernel). Centre sums are integer: features are multiples of
+the 9 candidate distances of every pixel come from one gather of their centres (``argmin`` takes
+the first of equal minima, so the first candidate wins ties, as in the numba kernel). Centre sums are integer: features are multiples of
 ``2**-16``, so ``round(feature * 2**16)`` is an exact int64 and one ``index_add_`` of int64 rows
 gives exact sums in any order, hence the same centres as the numba path's exact float64 sums and
 the same result on every run and every device (float32 sums would depend on the order the
@@ -55,29 +55,24 @@ def cell_means(feat: Tensor, cellmap: Tensor, n_cells: int) -> Tensor:
     return _means(_segment_sums(_fixed_point(feat), labels, n_cells))
 
 
-def assign(feat: Tensor, cellmap: Tensor, nbr: Tensor, centres: Tensor) -> Tensor:
-    """Nearest of the 9 candidate centres for every pixel; (B, N) int64 cluster ids."""
-    best = None
-    lab = None
-    bidx = torch.arange(feat.shape[0], device=feat.device).view(-1, 1)
-    for s in range(9):
-        ids = nbr[cellmap, s]  # (N,)
-        c = centres[bidx, ids.view(1, -1)]  # (B, N, 5)
-        t = feat - c
-        t = t * t
-        # left-to-right sum, as in the numba kernel, so equal inputs give equal distances
-        d = t[..., 0] + t[..., 1]
-        d = d + t[..., 2]
-        d = d + t[..., 3]
-        d = d + t[..., 4]
-        if best is None:
-            best = d
-            lab = ids.view(1, -1).expand_as(d).clone()
-        else:
-            closer = d < best
-            best = torch.where(closer, d, best)
-            lab = torch.where(closer, ids.view(1, -1), lab)
-    return lab
+def assign(feat: Tensor, cand: Tensor, centres: Tensor) -> Tensor:
+    """Nearest of the 9 candidate centres for every pixel; (B, N) int64 cluster ids.
+
+    ``cand``: (N, 9) int64, each pixel's candidate clusters in (dy, dx) raster order. All 9
+    distances come from one gather and a few whole-tensor ops (a handful of kernels, not 9 rounds
+    of them); ``argmin`` returns the first of equal minima, so the first candidate wins a tie, as
+    in the numba kernel.
+    """
+    b = feat.shape[0]
+    c = centres[torch.arange(b, device=feat.device).view(b, 1, 1), cand]  # (B, N, 9, 5)
+    t = feat.unsqueeze(2) - c
+    t = t * t
+    # left-to-right sum, as in the numba kernel, so equal inputs give equal distances
+    d = t[..., 0] + t[..., 1]
+    d = d + t[..., 2]
+    d = d + t[..., 3]
+    d = d + t[..., 4]
+    return cand.expand(b, -1, -1).gather(2, d.argmin(2, keepdim=True)).squeeze(2)
 
 
 def update(fixed: Tensor, labels: Tensor, centres: Tensor) -> Tensor:
@@ -163,16 +158,17 @@ def slic_core(
     h, w = height, n // height
     k = nbr.shape[0]
     fixed = _fixed_point(feat)
+    cand = nbr[cellmap]  # (N, 9)
     labels = cellmap.view(1, n).repeat(b, 1)
     centres = _means(_segment_sums(fixed, labels, k))
     if jitter is not None:
         centres = torch.cat([centres[..., :3], centres[..., 3:] + jitter], -1)
     rows = feat.view(b, h, w, 5)
-    cells = cellmap.view(h, w)
+    cand_rows = cand.view(h, w, 9)
     grid = labels.view(b, h, w)
     for i in range(max_iter - 1):
         sl = slice(i % subsample_stride, None, subsample_stride)  # strided views: no index lists
         sub = rows[:, sl].reshape(b, -1, 5)
-        grid[:, sl] = assign(sub, cells[sl].reshape(-1), nbr, centres).view(b, -1, w)
+        grid[:, sl] = assign(sub, cand_rows[sl].reshape(-1, 9), centres).view(b, -1, w)
         centres = update(fixed, labels, centres)
-    return assign(feat, cellmap, nbr, centres)
+    return assign(feat, cand, centres)
