@@ -215,3 +215,33 @@ def test_cuda_matches_cpu(device):
         out = net.to(device).enhance(x.to(device)).cpu()
         # cuDNN may run the convolutions in TF32 (10-bit mantissa): curve maps agree to ~1e-3.
         torch.testing.assert_close(out, ref, atol=2e-3, rtol=1e-3)
+
+
+def test_enhance_fuses_the_activations_within_float_noise(monkeypatch):
+    """enhance runs the ReLUs / tanh inside oneDNN's convolutions; the maps stay within rounding
+    of the plain layers' (low_res_curves, which stays exact) and pie-default's output with them."""
+    from pyisp_contrast.models import curve_net, load_pretrained
+
+    net = load_pretrained("pie-default")
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 300, 400, generator=g) * 0.4
+    with torch.no_grad():
+        plain = net.low_res_curves(x)
+        fused = net._low_res_curves(x, fused=True)
+    if curve_net._mkldnn_conv() is None:
+        pytest.skip("this torch build has no oneDNN fused convolution")
+    torch.testing.assert_close(fused, plain, atol=1e-5, rtol=0)
+    got = net.enhance(x)
+    monkeypatch.setattr(curve_net, "_can_fuse", lambda *a: False)
+    torch.testing.assert_close(got, net.enhance(x), atol=1e-5, rtol=0)
+
+
+def test_fused_network_is_only_for_plain_inference():
+    from pyisp_contrast.models import curve_net
+
+    net = FastCurveEstimator(channels=4)
+    x = torch.rand(1, 3, 8, 8)
+    assert not curve_net._can_fuse(net, x)  # parameters want gradients
+    with torch.no_grad():
+        assert curve_net._can_fuse(net, x) == (curve_net._mkldnn_conv() is not None)
+        assert not curve_net._can_fuse(net, x.double())
