@@ -411,7 +411,6 @@ def _fused_run(
     """Negatives of ``x[src]``, their mean absolute luma difference and ``x``'s value statistics
     (min, max, count of non-finite values), in one pass of the fused CPU kernel."""
     from . import _boc_kernel as K
-    from ._curve_kernel import follow_torch_threads
 
     b, c, h, w = x.shape
     npix = h * w
@@ -426,7 +425,7 @@ def _fused_run(
     stats_parts[..., 1] = -np.inf
     consts = np.array([POW_EPS, VALUE_EPS], dtype=xn.dtype)
     kernel = K.boc_kernel_f32 if xn.dtype == np.float32 else K.boc_kernel
-    follow_torch_threads()
+    K.follow_torch_threads()
     kernel(
         xn,
         src.numpy(),

@@ -152,7 +152,7 @@ class SharedMapLECurve(torch.autograd.Function):
 
     ``apply(x (B, C, H, W), r (B, C, H, W), iterations)``: the values of
     :func:`~pyisp_contrast.isp.curves.le_curve` with ``r`` repeated ``iterations`` times, bit for
-    bit, from one numba pass (:mod:`pyisp_contrast.isp._curve_kernel`). The backward keeps only
+    bit, from one numba pass (:mod:`pyisp_contrast.models._curve_kernel`). The backward keeps only
     ``x`` and ``r`` (autograd through the torch loop keeps three full-resolution tensors per step)
     and recomputes the intermediate states row by row; float64 ``gradcheck`` checks it. First
     derivatives only. :func:`apply_curve_maps` uses it for one shared map on the CPU.
@@ -160,7 +160,7 @@ class SharedMapLECurve(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, r: Tensor, iterations: int) -> Tensor:  # type: ignore[override]
-        from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_forward
+        from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_forward
 
         xc = x.detach().contiguous()
         rc = r.detach().contiguous()
@@ -177,7 +177,7 @@ class SharedMapLECurve(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
-        from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_backward
+        from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_backward
 
         x, r = ctx.saved_tensors
         w = x.shape[-1]
@@ -209,7 +209,7 @@ def _use_curve_kernel(x: Tensor, curves: Tensor) -> bool:
 
 def _fused_apply(x: Tensor, wide: Tensor, low_h: int, iterations: int) -> Tensor:
     """Rows of ``wide`` (maps resized along the width) resized to ``x``'s height and applied."""
-    from pyisp_contrast.isp._curve_kernel import follow_torch_threads, le_apply_upsampled
+    from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_apply_upsampled
 
     r0, r1, rw = linear_resize_indices(x.shape[-2], low_h, x.device, x.dtype)
     xc = x.detach().contiguous()
@@ -580,7 +580,7 @@ class FastCurveEstimator(DCEBody):
         No checks and no gradient; the maps may be averaged or edited first (e.g. smoothed over
         the frames of a video). Returns a new tensor in [0, 1]. On the CPU, float32 with one
         shared map, a fused numba kernel does the resize, every iteration and the clamp in one
-        pass per row (:mod:`pyisp_contrast.isp._curve_kernel`; same arithmetic as the torch path).
+        pass per row (:mod:`pyisp_contrast.models._curve_kernel`; same arithmetic as the torch path).
         """
         big_h, big_w = x.shape[-2:]
         # Width first on the small map: (B, M, h, W) is tiny next to the image.
