@@ -3,7 +3,8 @@
 Only validation data is used to choose (DICM and LIME are never read here):
 
 - ``--lol DIR`` (default ``../shared/data/lowlight_paired/LOL_train50``): real low/normal pairs,
-  PSNR / SSIM of the enhanced ``low/`` against ``high/`` and the mean output brightness;
+  PSNR / SSIM of the enhanced ``low/`` against ``high/``, the mean output brightness and the
+  lightness-order error against the input (:func:`pyisp_contrast.metrics.loe`);
 - held-out synthetic pairs: every 5th image (sorted by path) of ``--normal`` folders, at most 384 px,
   darkened by :func:`pyisp_contrast.isp.degrade.low_light` with the training synthesis of
   ``configs/pie_physics.toml`` (seed ``9000 + i``), PSNR / SSIM against the clean image; and the
@@ -31,7 +32,7 @@ from eval_lowlight_checkpoints import held_out as _held_out_one
 from pyisp_contrast.core.checks import value_checks
 from pyisp_contrast.core.io import find_images, read_image
 from pyisp_contrast.isp.degrade import low_light
-from pyisp_contrast.metrics import psnr, ssim
+from pyisp_contrast.metrics import loe, psnr, ssim
 from pyisp_contrast.models import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,14 +54,15 @@ def held_out(folders: list[Path], holdout_every: int = 5) -> list[torch.Tensor]:
 @torch.no_grad()
 def score(model, lol, clean, synth_kwargs) -> dict[str, float]:
     out = {}
-    p = s = b = 0.0
+    p = s = b = order = 0.0
     for low, high in lol:
         y = model.enhance(low)
         p += psnr(y, high).item()
         s += ssim(y, high).item()
         b += y.mean().item()
+        order += loe(low, y).item()
     n = len(lol)
-    out.update(lol_psnr=p / n, lol_ssim=s / n, lol_brightness=b / n)
+    out.update(lol_psnr=p / n, lol_ssim=s / n, lol_brightness=b / n, lol_loe=order / n)
     p = s = e0 = 0.0
     for i, x in enumerate(clean):
         g = torch.Generator().manual_seed(SEED + i)
@@ -88,7 +90,8 @@ def main() -> None:
     synth = tomllib.loads(a.config.read_text()).get("synthesize_kwargs", {})
     lol, clean = lol_pairs(a.lol), held_out(a.normal)
     print(f"{len(lol)} LOL pairs, {len(clean)} held-out synthetic pairs", file=sys.stderr)
-    cols = ["lol_psnr", "lol_ssim", "lol_brightness", "synth_psnr", "synth_ssim", "ev0_psnr"]
+    cols = ["lol_psnr", "lol_ssim", "lol_brightness", "lol_loe", "synth_psnr", "synth_ssim"]
+    cols.append("ev0_psnr")
     print(f"{'weights':60s} " + " ".join(f"{c:>14s}" for c in cols))
     results = {}
     for w in a.weights:
