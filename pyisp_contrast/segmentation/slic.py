@@ -361,6 +361,9 @@ def _slic(
 
     gy, gx = slic_grid(h, w, n_segments)
     geo = grid_geometry(h, w, gy, gx, sy, sx)
+    # rows y % s == i % s: any s >= H picks the same rows as s = H for the first H iterations,
+    # and the layout tables grow with s
+    subsample_stride = min(subsample_stride, h)
     k = gy * gx
     inv_m = (1.0 / comp.view(b)).float()
     x = images.detach().float()
@@ -470,9 +473,10 @@ def slic(
             means, so repeated calls give different (equally good) superpixels; must live on the
             images' device type. ``None`` gives deterministic results.
         subsample_stride: each k-means iteration but the last assigns one pixel row in
-            ``subsample_stride`` (a different row each iteration, cycling) and moves the centres to
-            the means of those rows; the last iteration assigns every pixel. 1 gives classical
-            k-means on every pixel. See the module notes.
+            ``subsample_stride`` (rows ``y % s == i % s`` at iteration ``i``; the other pixels
+            keep their cluster) and moves every centre to the mean of all its pixels; the last
+            iteration assigns every pixel. 1 gives classical k-means on every pixel; values above
+            ``H`` act as ``H``. See the module notes.
 
     Returns:
         :class:`Superpixels` ``(labels (B, H, W) int64, num_segments (B,) int64)``, on the images'

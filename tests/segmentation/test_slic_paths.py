@@ -203,3 +203,10 @@ def test_subsample_stride_one_is_classical_kmeans_and_strides_differ():
 def test_subsample_stride_bad_values(value, exc):
     with pytest.raises(exc, match="subsample_stride"):
         slic(torch.rand(1, 3, 16, 16), 4, subsample_stride=value)
+
+
+def test_subsample_stride_above_height_acts_as_height():
+    x = _photo_like(b=1, h=12, w=40, seed=5)
+    big = slic(x, 10, subsample_stride=10**6)
+    assert torch.equal(big.labels, slic(x, 10, subsample_stride=12).labels)
+    assert torch.equal(_torch_slic(x, 10, 10**6).labels, _torch_slic(x, 10, 12).labels)
