@@ -346,6 +346,9 @@ def main() -> None:
         "compactness": COMPACTNESS,
         "subsample_stride": SUBSAMPLE_STRIDE,
         "numba_threads": numba.get_num_threads(),
+        # other jobs on the same cores inflate wall times, ours (two threads, a barrier per
+        # iteration) more than single-threaded skimage's: keep the 1-minute load with the figures
+        "load_average_at_start": os.getloadavg()[0],
     }
 
     if args.device.startswith("cuda"):
@@ -443,6 +446,7 @@ def main() -> None:
         ],
         "Checks",
     )
+    extra["load_average_at_end"] = os.getloadavg()[0]
     path = write_result(
         "superpixels",
         title="Superpixels (SLIC)",
