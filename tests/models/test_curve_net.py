@@ -245,3 +245,25 @@ def test_fused_network_is_only_for_plain_inference():
     with torch.no_grad():
         assert curve_net._can_fuse(net, x) == (curve_net._mkldnn_conv() is not None)
         assert not curve_net._can_fuse(net, x.double())
+
+
+@pytest.mark.parametrize(
+    "fill, where",
+    [(2.0, None), (-0.5, None), (float("nan"), (0, 1, 2)), (float("inf"), (2, 0, 0)),
+     (-float("inf"), (1, 3, 3))],
+)  # fmt: skip
+def test_enhance_value_errors_are_check_images(fill, where):
+    """enhance checks values with one aminmax pass; the errors are check_image's, word for word."""
+    from pyisp_contrast.core.checks import check_image
+
+    x = torch.rand(3, 8, 8) * 0.5
+    if where is None:
+        x.fill_(fill)
+    else:
+        x[where] = fill
+    with pytest.raises(ValueError) as want:
+        check_image(x, "images", channels=(3,))
+    for net in (FastCurveEstimator(channels=4), CurveEstimator(channels=4)):
+        with pytest.raises(ValueError) as got:
+            net.enhance(x)
+        assert str(got.value) == str(want.value)
