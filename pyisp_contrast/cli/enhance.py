@@ -188,6 +188,7 @@ def enhance_file(
             alpha = _resize_max_side(alpha, max_side)
     with torch.no_grad():
         out = model.enhance(img[None].to(device))[0].float().cpu()
+    del img  # a 12-MP input is 144 MB: not kept while the output is written
     if grey:
         r, g, b = LUMA_WEIGHTS
         out = (r * out[0] + g * out[1] + b * out[2])[None]

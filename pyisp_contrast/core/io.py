@@ -426,6 +426,19 @@ def _png16_bytes(
     return b"".join(parts)
 
 
+def _quantise(image: Tensor, bits: int) -> np.ndarray:
+    """``(C, H, W)`` in [0, 1] -> ``(H, W, C)`` uint8 or uint16: clamped, scaled, rounded half to even.
+
+    In place on one float32 copy (a 12-MP photo: one float copy and the integer result, instead
+    of the three float copies that NumPy's ``round(arr * 255)`` makes).
+    """
+    scaled = image.detach().to("cpu", torch.float32, copy=True).clamp_(0, 1)
+    scaled.mul_(255 if bits == 8 else 65535).round_()
+    dtype = torch.uint8 if bits == 8 else torch.int32
+    out = scaled.to(dtype).permute(1, 2, 0).contiguous().numpy()
+    return out if bits == 8 else out.astype(np.uint16)
+
+
 def write_image(
     path: str | os.PathLike,
     image: Tensor,
@@ -474,29 +487,25 @@ def write_image(
         raise ValueError(f"`text` chunks can only be written to PNG files, not {path.name}.")
     if bits == 16 and suffix not in (".png", ".tif", ".tiff"):
         raise ValueError(f"16-bit output needs a .png or .tif file, not {path.name}.")
-    arr = image.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)
-    if alpha is not None:
-        arr = np.concatenate(
-            [arr, alpha.detach().float().clamp(0, 1).cpu().numpy().transpose(1, 2, 0)], -1
-        )
     path.parent.mkdir(parents=True, exist_ok=True)
+    arr = _quantise(image, bits)
+    if alpha is not None:
+        arr = np.concatenate([arr, _quantise(alpha, bits)], -1)
     if bits == 16:
-        u16 = np.round(arr * 65535).astype(np.uint16)
         if suffix == ".png":
-            data = _png16_bytes(u16, icc_profile=icc_profile, exif=exif, text=text or {})
+            data = _png16_bytes(arr, icc_profile=icc_profile, exif=exif, text=text or {})
             path.write_bytes(data)
         else:
             import tifffile
 
-            photometric = "rgb" if u16.shape[-1] >= 3 else "minisblack"
+            photometric = "rgb" if arr.shape[-1] >= 3 else "minisblack"
             extrasamples = ("unassalpha",) if alpha is not None else None
             tifffile.imwrite(
-                path, u16 if u16.shape[-1] > 1 else u16[..., 0], photometric=photometric,
+                path, arr if arr.shape[-1] > 1 else arr[..., 0], photometric=photometric,
                 extrasamples=extrasamples, iccprofile=icc_profile,
             )  # fmt: skip
         return
-    u8 = np.round(arr * 255).astype(np.uint8)
-    im = Image.fromarray(u8[..., 0] if u8.shape[-1] == 1 else u8)
+    im = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
     options: dict = {}
     if icc_profile:
         options["icc_profile"] = icc_profile

@@ -138,6 +138,23 @@ def test_write_clamps_and_handles_grey_and_16bit(tmp_path) -> None:
     assert read_image(tmp_path / "g8.png", mode="L").shape == (1, 4, 4)
 
 
+@pytest.mark.parametrize("bits, suffix", [(8, ".png"), (16, ".png"), (16, ".tif")])
+def test_write_rounds_half_to_even_like_numpy(tmp_path, bits: int, suffix: str) -> None:
+    scale = 255 if bits == 8 else 65535
+    g = torch.Generator().manual_seed(0)
+    # exact halves (ties), values out of range and plain random values, with alpha
+    ties = (torch.arange(12, dtype=torch.float64) + 0.5) / scale
+    image = torch.rand(3, 4, 9, generator=g) * 1.2 - 0.1
+    image[0, 0, :9] = ties[:9].float()
+    alpha = torch.rand(1, 4, 9, generator=g)
+    write_image(tmp_path / f"x{suffix}", image, alpha=alpha, bits=bits)
+    img, alpha_read, _ = read_photo(tmp_path / f"x{suffix}")
+    got = (torch.cat([img, alpha_read]).double() * scale).round().numpy().transpose(1, 2, 0)
+    arr = np.concatenate([image.numpy(), alpha.numpy()]).transpose(1, 2, 0).clip(0, 1)
+    want = np.round(arr * np.float32(scale))
+    np.testing.assert_array_equal(got, want)
+
+
 def test_write_with_alpha(tmp_path) -> None:
     x, a = torch.rand(3, 4, 4), torch.full((1, 4, 4), 0.5)
     write_image(tmp_path / "a.png", x, alpha=a)
