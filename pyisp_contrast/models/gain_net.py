@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -68,6 +69,51 @@ def _bounded(raw: Tensor, lo: float, hi: float) -> Tensor:
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
 
+
+
+def _use_gain_kernel(x: Tensor, coef: Tensor) -> bool:
+    """Whether :func:`_fused_apply` can do :meth:`GuidedGainEnhancer.apply_maps`' per-pixel work."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype == coef.dtype == torch.float32
+        and x.ndim == 4
+        and x.shape[1] == 3
+        and coef.shape[1] == 6
+    )
+
+
+def _fused_apply(
+    x: Tensor, coef_wide: Tensor, cells_h: int, coef_h: int, gain_wide: Tensor, gain_h: int
+) -> Tensor:
+    """:meth:`GuidedGainEnhancer.apply_maps` after the width resizes, in one numba pass.
+
+    ``coef_wide`` ``(B, 6, coef_h, W)`` holds ``a`` then ``b`` resized along the width; its rows
+    resize to ``cells_h`` (the cells' full height, which may pass the photo's) like
+    :func:`~pyisp_contrast.core.resize.resize_rows`; ``gain_wide`` ``(B, 1, gain_h, W)`` resizes
+    to the photo's height. No row blocks: nothing larger than a row is kept.
+    """
+    from pyisp_contrast.models._gain_kernel import follow_torch_threads, gain_apply_upsampled
+
+    big_h = x.shape[-2]
+    c0, c1, cw = linear_resize_indices(cells_h, coef_h, x.device, x.dtype)
+    g0, g1, gw = linear_resize_indices(big_h, gain_h, x.device, x.dtype)
+    xc = x.detach().contiguous()
+    out = torch.empty_like(xc)
+    follow_torch_threads()
+    gain_apply_upsampled(
+        xc.numpy(),
+        coef_wide.contiguous().numpy(),
+        c0[:big_h].numpy(),
+        c1[:big_h].numpy(),
+        cw[:big_h].numpy(),
+        gain_wide.contiguous().numpy(),
+        g0.numpy(),
+        g1.numpy(),
+        gw.numpy(),
+        np.float32(V_FLOOR),
+        out.numpy(),
+    )
+    return out
 
 class _MapNet(nn.Module):
     """A three-level U-Net with a global-context branch; ``(B, 4, h, w) -> (B, 2, h, w)``."""
@@ -294,6 +340,8 @@ class GuidedGainEnhancer(nn.Module):
         gain = torch.exp(log_gain)
         g0, g1, gw = linear_resize_indices(big_w, gain.shape[-1], x.device, gain.dtype)
         gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
+        if _use_gain_kernel(x, ab_wide):
+            return _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
