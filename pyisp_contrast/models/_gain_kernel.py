@@ -155,7 +155,7 @@ def gain_apply_upsampled(
     float32 weights of their row resize; ``gain (B, 1, h', W)`` and ``g0, g1, gw`` likewise;
     ``v_floor`` the smallest value the colour ratio divides by (float32).
     """
-    b, c, h, w = x.shape
+    b, _, h, w = x.shape
     for job in numba.prange(b * h):
         n = job // h
         y = job % h

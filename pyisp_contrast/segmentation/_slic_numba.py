@@ -33,7 +33,7 @@ from pyisp_contrast.segmentation.slic import FEATURE_QUANTUM
 _QUANT = np.float32(FEATURE_QUANTUM)
 #: The assignment loops run over multiples of this many pixels; the feature array must have this
 #: many spare entries after the last pixel (``slic._workspace``).
-_PAD = 32
+BLOCK_PAD = 32
 
 
 @njit(cache=True, inline="always")
@@ -258,9 +258,9 @@ def assign(
         pc = partial[b, c]
         xr = xs[x0:x1]
         # One phase's rows of this cell are one contiguous block: one long loop over the block
-        # (each pixel's y from ``yb``), rounded up to a multiple of _PAD so that it has no scalar
+        # (each pixel's y from ``yb``), rounded up to a multiple of BLOCK_PAD so that it has no scalar
         # tail; the pixels past the block read the padding after it and are ignored.
-        n_max = ((y1 - y0 + stride - 1) // stride * cw + _PAD - 1) // _PAD * _PAD
+        n_max = ((y1 - y0 + stride - 1) // stride * cw + BLOCK_PAD - 1) // BLOCK_PAD * BLOCK_PAD
         yb = np.zeros(n_max, dtype=np.float32)
         xb = np.zeros(n_max, dtype=np.float32)
         so = np.empty(n_max, dtype=np.int32)
@@ -271,7 +271,7 @@ def assign(
             if y_first >= y1:
                 continue
             n_rows = (y1 - y_first + stride - 1) // stride
-            n_pad = (n_rows * cw + _PAD - 1) // _PAD * _PAD
+            n_pad = (n_rows * cw + BLOCK_PAD - 1) // BLOCK_PAD * BLOCK_PAD
             p0 = start[ph, c]
             for r in range(n_rows):
                 yv = ys[y_first + r * stride]

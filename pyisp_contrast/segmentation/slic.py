@@ -257,7 +257,7 @@ _WORKSPACE = threading.local()
 def _slic_numba_pad() -> int:
     from pyisp_contrast.segmentation import _slic_numba as nb
 
-    return nb._PAD
+    return nb.BLOCK_PAD
 
 
 def _workspace(b: int, n: int) -> dict[str, np.ndarray]:
@@ -296,8 +296,8 @@ def _run_numba_core(
     from pyisp_contrast.segmentation import _slic_numba as nb
 
     b, n = colour_cm.shape[0], geo["cellmap"].shape[0]
-    if colour_cm.shape[2] < n + nb._PAD:  # the assignment reads past each block
-        colour_cm = np.concatenate([colour_cm, np.zeros((b, 3, nb._PAD), np.float32)], 2)
+    if colour_cm.shape[2] < n + nb.BLOCK_PAD:  # the assignment reads past each block
+        colour_cm = np.concatenate([colour_cm, np.zeros((b, 3, nb.BLOCK_PAD), np.float32)], 2)
     nbr = geo["nbr"]
     if jitter is not None:
         centres[..., 3:] += jitter
