@@ -70,7 +70,6 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
 
 
-
 def _use_gain_kernel(x: Tensor, coef: Tensor) -> bool:
     """Whether :func:`_fused_apply` can do :meth:`GuidedGainEnhancer.apply_maps`' per-pixel work."""
     return (
@@ -114,6 +113,7 @@ def _fused_apply(
         out.numpy(),
     )
     return out
+
 
 class _MapNet(nn.Module):
     """A three-level U-Net with a global-context branch; ``(B, 4, h, w) -> (B, 2, h, w)``."""
