@@ -78,17 +78,27 @@ def command(
     return cmd, used
 
 
-def find_result(name: str, results_dir: Path, since: float) -> tuple[Path | None, bool]:
-    """The JSON a benchmark wrote, and whether it is fresh (written after ``since``)."""
-    candidates = [results_dir / f"{name}.json", results_dir / f"bench_{name}.json"]
-    candidates += sorted(results_dir.glob(f"{name}_*.json")) + sorted(
-        results_dir.glob(f"bench_{name}_*.json")
-    )
-    existing = [p for p in candidates if p.is_file()]
-    if not existing:
+def find_result(
+    name: str, results_dir: Path, since: float, device: str = "cpu"
+) -> tuple[Path | None, bool]:
+    """The JSON a benchmark wrote on ``device`` (:func:`benchmarks._common.result_stem`), and
+    whether it is fresh (written after ``since``)."""
+    path = results_dir / f"{common.result_stem(name, device)}.json"
+    if not path.is_file():
         return None, False
-    best = max(existing, key=lambda p: p.stat().st_mtime)
-    return best, best.stat().st_mtime >= since - 1.0
+    return path, path.stat().st_mtime >= since - 1.0
+
+
+def _other_devices(name: str, results_dir: Path, device: str) -> list[str]:
+    """Devices other than ``device`` whose results of ``name`` lie in ``results_dir`` (for the
+    summary's side-by-side rows: a GPU run's ``<name>_cuda.json`` beside the CPU's)."""
+    kinds = {"cpu"} | {p.stem.removeprefix(f"{name}_") for p in results_dir.glob(f"{name}_*.json")}
+    here = device.split(":", 1)[0]
+    return sorted(
+        k
+        for k in kinds
+        if k != here and (results_dir / f"{common.result_stem(name, k)}.json").is_file()
+    )
 
 
 def run_all(
@@ -126,17 +136,28 @@ def run_all(
             except subprocess.TimeoutExpired:
                 info["returncode"] = "timeout"
             info["seconds"] = round(time.time() - start, 1)
-        path, fresh = find_result(name, results_dir, start if execute else 0.0)
-        info["result_file"] = None if path is None else _rel(path)
-        info["fresh"] = fresh
-        info["result"] = None
-        if path is not None:
-            try:
-                info["result"] = common.load_result(path)
-            except (ValueError, OSError) as exc:
-                info["error"] = f"unreadable result {path.name}: {exc}"
-        runs.append(info)
+        path, fresh = find_result(name, results_dir, start if execute else 0.0, used_device)
+        runs.append(_with_result(info, path, fresh))
+        # Results of the same benchmark on other devices: shown beside, never rerun here.
+        for other in _other_devices(name, results_dir, used_device):
+            path, _ = find_result(name, results_dir, 0.0, other)
+            extra = info | {"device": other, "returncode": None, "seconds": None}
+            runs.append(_with_result(extra, path, True) | {"earlier": True})
     return runs
+
+
+def _with_result(info: dict[str, Any], path: Path | None, fresh: bool) -> dict[str, Any]:
+    """``info`` with the result read from ``path`` (``None`` and an error when unreadable)."""
+    info = dict(info)
+    info["result_file"] = None if path is None else _rel(path)
+    info["fresh"] = fresh
+    info["result"] = None
+    if path is not None:
+        try:
+            info["result"] = common.load_result(path)
+        except (ValueError, OSError) as exc:
+            info["error"] = f"unreadable result {path.name}: {exc}"
+    return info
 
 
 def summarise(runs: list[dict[str, Any]]) -> tuple[list[list[Any]], list[str]]:

@@ -72,6 +72,7 @@ __all__ = [
     "plot_checks",
     "print_table",
     "relative_paths",
+    "result_stem",
     "result_to_rst",
     "rst_table",
     "shrink_png",
@@ -210,6 +211,14 @@ def time_call(
     }
 
 
+def result_stem(name: str, device: Any = "cpu") -> str:
+    """The result file's name without ``.json``: ``name`` for the CPU, ``name_<kind>`` for
+    another device (``superpixels_cuda``), so a GPU run sits beside the CPU one instead of
+    replacing it and the summary shows both."""
+    kind = str(device).split(":", 1)[0]
+    return name if kind == "cpu" else f"{name}_{kind}"
+
+
 def write_result(
     name: str,
     *,
@@ -247,7 +256,7 @@ def write_result(
     for fig in payload["figures"]:
         if (out / fig).is_file():
             shrink_png(out / fig)
-    path = out / f"{name}.json"
+    path = out / f"{result_stem(name, device)}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(relative_paths(payload), indent=2, default=_json_default) + "\n")
     tmp.replace(path)
@@ -573,11 +582,13 @@ def check_rows(results: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     """Rows of the summary table (:data:`CHECK_COLUMNS`) from normalised results."""
     rows = []
     for res in results:
+        device = str(res.get("device", "cpu")).split(":", 1)[0]
+        label = res["name"] if device == "cpu" else f"{res['name']} ({device})"
         for c in res["checks"]:
             ratio = c.get("ratio")
             rows.append(
                 [
-                    res["name"],
+                    label,
                     c.get("peer", ""),
                     c.get("workload", ""),
                     c.get("target", ""),

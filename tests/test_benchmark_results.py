@@ -93,3 +93,24 @@ def test_committed_figures_are_small():
     assert big == [], (
         f"figures over {common.MAX_FIGURE_BYTES // 1000} KB: {big} (common.shrink_png)"
     )
+
+
+def test_a_gpu_result_sits_beside_the_cpu_one_in_the_summary(tmp_path):
+    from benchmarks import __main__ as runner
+
+    check = {"peer": "p", "workload": "w", "metric": "m", "target": "t", "ratio": 2.0, "met": True}
+    for device in ("cpu", "cuda:0"):
+        path = common.write_result(
+            "demo", title="Demo", checks=[check], device=device, out_dir=tmp_path
+        )
+        assert path.name == ("demo.json" if device == "cpu" else "demo_cuda.json")
+    scripts = {"demo": tmp_path / "bench_demo.py"}
+    scripts["demo"].write_text("from benchmarks._common import base_parser\n")
+    runs = runner.run_all(
+        ["demo"], scripts, quick=False, device="cpu", timeout=None, results_dir=tmp_path,
+        execute=False,
+    )  # fmt: skip
+    rows, problems = runner.summarise(runs)
+    assert problems == []
+    assert [r[0] for r in rows] == ["demo", "demo (cuda)"]
+    assert [run["result_file"].endswith(n) for run, n in zip(runs, ("demo.json", "demo_cuda.json"), strict=True)] == [True, True]  # fmt: skip
