@@ -21,6 +21,8 @@ ort = pytest.importorskip(
     reason="the ONNX export tests need onnxruntime: install with pip install -e '.[export]'",
 )
 
+from export_cases import SHAPES, photo  # noqa: E402  (tests/: shared with test_export.py)
+
 from pyisp_contrast.cli import main  # noqa: E402
 from pyisp_contrast.core.io import read_image  # noqa: E402
 from pyisp_contrast.data import sample_lowlight_path  # noqa: E402
@@ -30,21 +32,6 @@ from pyisp_contrast.models import available_weights, load_pretrained  # noqa: E4
 BUNDLED = available_weights()
 ROOT = Path(__file__).resolve().parents[1]
 TOL = 1e-4
-# As in test_export.py: the issue's two sizes, a batch of two, and a size at which every model
-# downscales to its working resolution.
-SHAPES = [(1, 200, 300), (1, 333, 257), (2, 90, 120), (1, 480, 640)]
-
-
-def photo(b: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
-    """A dark, noisy photo-like batch in [0, 1] (as in test_export.py)."""
-    g = torch.Generator().manual_seed(seed + 7 * h + w)
-    yy = torch.linspace(0, 1, h)[:, None]
-    xx = torch.linspace(0, 1, w)[None, :]
-    scene = 0.2 * (0.5 + 0.5 * torch.sin(11 * xx + 7 * yy)) * (0.2 + xx)
-    x = scene * (0.5 + torch.rand(b, 3, 1, 1, generator=g)) + 0.03 * torch.randn(
-        b, 3, h, w, generator=g
-    )
-    return x.clamp(0, 1)
 
 
 def _session(path: Path) -> ort.InferenceSession:
