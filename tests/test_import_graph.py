@@ -20,8 +20,12 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from package_source import (  # tests/: shared with the other import check
+    ROOT,
+    import_origin,
+    module_name,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "pyisp_contrast"
 
 #: The layers, lowest first. A unit may import from its own layer and the ones below.
@@ -56,13 +60,6 @@ class Import:
         return f"{self.module}:{self.line} imports {self.target}"
 
 
-def module_name(path: Path, root: Path = ROOT) -> str:
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def unit_of(name: str, units: set[str]) -> str:
     """The unit a dotted name inside the package belongs to."""
     parts = name.split(".")
@@ -77,12 +74,7 @@ def imports_of(source: str, module: str, is_package: bool) -> Iterator[Import]:
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: resolve against the importing module's package
-                base = module.split(".") if is_package else module.split(".")[:-1]
-                base = base[: len(base) - (node.level - 1)]
-                origin = ".".join(base + ([node.module] if node.module else []))
-            else:
-                origin = node.module or ""
+            origin = import_origin(node, module, is_package)
             # `from pkg import sub` imports the submodule `pkg.sub` when there is one: keep both
             # spellings and let the unit mapping decide (a name that is no unit maps to `pkg`)
             targets = [f"{origin}.{alias.name}" for alias in node.names]

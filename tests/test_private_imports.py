@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from package_source import (  # tests/: shared with the other import check
+    ROOT,
+    import_origin,
+    module_name,
+)
+
 PACKAGE = "pyisp_contrast"
 
 #: (importing module, "imported.module.name") -> why it is allowed.
@@ -43,25 +47,8 @@ class Reach:
         return f"{self.module}:{self.line} uses {self.target}"
 
 
-def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def _is_private(part: str) -> bool:
     return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
-
-
-def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
-    if not node.level:
-        return node.module or ""
-    base = module.split(".")
-    if not is_package:
-        base = base[:-1]
-    base = base[: len(base) - (node.level - 1)]
-    return ".".join(base + ([node.module] if node.module else []))
 
 
 def _modules() -> list[str]:
@@ -81,7 +68,7 @@ def reaches(source: str, module: str, is_package: bool, modules: set[str]) -> li
                     if alias.asname:
                         aliases[alias.asname] = alias.name
         elif isinstance(node, ast.ImportFrom):
-            source_module = _resolve(node, module, is_package)
+            source_module = import_origin(node, module, is_package)
             if not source_module.startswith(PACKAGE):
                 continue
             for alias in node.names:
