@@ -89,16 +89,14 @@ def find_result(
     return path, path.stat().st_mtime >= since - 1.0
 
 
-def _other_devices(name: str, results_dir: Path, device: str) -> list[str]:
-    """Devices other than ``device`` whose results of ``name`` lie in ``results_dir`` (for the
-    summary's side-by-side rows: a GPU run's ``<name>_cuda.json`` beside the CPU's)."""
-    kinds = {"cpu"} | {p.stem.removeprefix(f"{name}_") for p in results_dir.glob(f"{name}_*.json")}
-    here = device.split(":", 1)[0]
-    return sorted(
-        k
-        for k in kinds
-        if k != here and (results_dir / f"{common.result_stem(name, k)}.json").is_file()
-    )
+def _other_devices(name: str, results_dir: Path, device: str) -> list[tuple[str, Path]]:
+    """``(device, result file)`` of ``name`` on devices other than ``device`` in ``results_dir``
+    (for the summary's side-by-side rows: a GPU run's ``<name>_cuda.json`` beside the CPU's)."""
+    found = {p.stem.removeprefix(f"{name}_"): p for p in results_dir.glob(f"{name}_*.json")}
+    if (results_dir / f"{name}.json").is_file():
+        found["cpu"] = results_dir / f"{name}.json"
+    found.pop(device.split(":", 1)[0], None)
+    return sorted(found.items())
 
 
 def run_all(
@@ -139,8 +137,7 @@ def run_all(
         path, fresh = find_result(name, results_dir, start if execute else 0.0, used_device)
         runs.append(_with_result(info, path, fresh))
         # Results of the same benchmark on other devices: shown beside, never rerun here.
-        for other in _other_devices(name, results_dir, used_device):
-            path, _ = find_result(name, results_dir, 0.0, other)
+        for other, path in _other_devices(name, results_dir, used_device):
             extra = info | {"device": other, "returncode": None, "seconds": None}
             runs.append(_with_result(extra, path, True) | {"earlier": True})
     return runs
