@@ -324,8 +324,33 @@ def _conv_act(layer: nn.Module, x: Tensor, act: str) -> Tensor:
     return x
 
 
+#: Pixels per strip of :func:`_fused_dce_maps`: a strip's 64-channel activations then stay in
+#: cache; a 192 x 256 input in two strips ran in 0.55x the time of one pass (2-core EPYC).
+_DCE_STRIP_PIXELS = 24576
+
+
 def _fused_dce_maps(body: DCEBody, x: Tensor) -> Tensor:
-    """:meth:`DCEBody.dce_maps` with each ReLU (and the final tanh) fused into its convolution."""
+    """:meth:`DCEBody.dce_maps` with each ReLU (and the final tanh) fused into its convolution.
+
+    Inputs larger than ``_DCE_STRIP_PIXELS`` run in horizontal strips, each with
+    ``_DCE_HALO`` rows of the input above and below it (the receptive field of the seven
+    layers), so every output row sees exactly the rows it would in one pass: same result.
+    """
+    h, w = x.shape[-2:]
+    n = -(-h * w // _DCE_STRIP_PIXELS)
+    rows = -(-h // n)
+    if n == 1 or rows <= _DCE_HALO:
+        return _fused_dce_pass(body, x)
+    out = []
+    for top in range(0, h, rows):
+        lo, hi = max(0, top - _DCE_HALO), min(h, top + rows + _DCE_HALO)
+        maps = _fused_dce_pass(body, x[:, :, lo:hi].contiguous(memory_format=torch.channels_last))
+        out.append(maps[:, :, top - lo : top - lo + min(rows, h - top)])
+    return torch.cat(out, 2)
+
+
+def _fused_dce_pass(body: DCEBody, x: Tensor) -> Tensor:
+    """One pass of :func:`_fused_dce_maps` over all of ``x``."""
     x1 = _conv_act(body.e_conv1, x, "relu")
     x2 = _conv_act(body.e_conv2, x1, "relu")
     x3 = _conv_act(body.e_conv3, x2, "relu")

@@ -236,6 +236,30 @@ def test_enhance_fuses_the_activations_within_float_noise(monkeypatch):
     torch.testing.assert_close(got, net.enhance(x), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize(("shape", "strip_pixels"), [((2, 3, 61, 37), 300), ((1, 3, 40, 9), 80)])
+def test_fused_network_in_strips_equals_one_pass(monkeypatch, shape, strip_pixels):
+    """Strips with the receptive field's halo give the rows one pass gives (batches, odd sizes,
+    strips only just taller than the halo)."""
+    from pyisp_contrast.models import curve_net
+
+    if curve_net._mkldnn_conv() is None:
+        pytest.skip("this torch build has no oneDNN fused convolution")
+    torch.manual_seed(0)
+    net = FastCurveEstimator(channels=8).eval()
+    x = torch.rand(shape).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        whole = curve_net._fused_dce_pass(net, x)
+        monkeypatch.setattr(curve_net, "_DCE_STRIP_PIXELS", strip_pixels)
+        calls = []
+        real_pass = curve_net._fused_dce_pass
+        monkeypatch.setattr(
+            curve_net, "_fused_dce_pass", lambda b, t: calls.append(t.shape[-2]) or real_pass(b, t)
+        )
+        strips = curve_net._fused_dce_maps(net, x)
+    assert len(calls) > 1 and max(calls) < shape[-2]
+    torch.testing.assert_close(strips, whole, atol=1e-6, rtol=0)
+
+
 def test_fused_network_is_only_for_plain_inference():
     from pyisp_contrast.models import curve_net
 
