@@ -143,8 +143,10 @@ def boc_kernel(x, src, op, par, consts, out, diff_parts, stats_parts):  # pragma
     eps = consts[0]
     veps = consts[1]
     for job in numba.prange(n_neg * nchunks):
-        n = job // nchunks
-        ch = job % nchunks
+        # Negatives vary in cost (an RGB gamma is three powers a pixel, the value curve one):
+        # chunk-major jobs give each thread of prange's static split a share of every negative.
+        n = job % n_neg
+        ch = job // n_neg
         start = ch * _CHUNK
         stop = min(start + _CHUNK, npix)
         s = src[n]
@@ -206,6 +208,8 @@ _HALF = np.float32(0.5)
 _ONE = np.float32(1.0)
 _LOG2E = np.float32(1 / math.log(2))
 _LN2 = np.float32(math.log(2))
+#: Bits of float32 +inf: finite values >= 0 have bits (as int32) from 0 up to below it.
+_INF_BITS = 0x7F800000
 _SQRT_HALF_BITS = int(np.array(math.sqrt(0.5), dtype=np.float32).view(np.int32))
 # 2^t below 2^-126 is returned as 2^-126 (at most 1.2e-38 off); above 2^126 never happens on [0, 1].
 _T_MIN = np.float32(-126.0)
@@ -308,26 +312,29 @@ def _scale_f32(x, y, gain, lift):  # pragma: no cover
 
 @numba.njit(cache=True, fastmath=_FLAGS, error_model="numpy")
 def _measure_rgb_f32(r, g, b, ro, go, bo, keys):  # pragma: no cover
-    """Sum of |luma(out) - luma(in)|; ``keys`` gets the min / max order keys and the bad count."""
+    """Sum of |luma(out) - luma(in)|; ``keys[:2]`` get the min / max of the input's bits.
+
+    The bits as int32 are ordered as the values only for finite values >= 0, which is all that
+    valid input holds: two integer reductions a value. Anything else leaves a minimum below 0 or
+    a maximum from ``0x7F800000`` (inf and NaN) up, and :func:`_chunk_f32` measures it again
+    exactly (:func:`_exact_keys_f32`).
+    """
     wr, wg, wb = _LUMA32
     acc = 0.0
     lo = keys[0]
     hi = keys[1]
-    bad = keys[2]
     for i in range(r.size):
         x0 = r[i]
         x1 = g[i]
         x2 = b[i]
         acc += abs(wr * (ro[i] - x0) + wg * (go[i] - x1) + wb * (bo[i] - x2))
-        k0 = _order_key(x0)
-        k1 = _order_key(x1)
-        k2 = _order_key(x2)
+        k0 = _f32_bits(x0)
+        k1 = _f32_bits(x1)
+        k2 = _f32_bits(x2)
         lo = min(lo, min(k0, min(k1, k2)))
         hi = max(hi, max(k0, max(k1, k2)))
-        bad += _is_bad(x0) + _is_bad(x1) + _is_bad(x2)
     keys[0] = lo
     keys[1] = hi
-    keys[2] = bad
     return acc
 
 
@@ -336,18 +343,31 @@ def _measure_grey_f32(v, vo, keys):  # pragma: no cover
     acc = 0.0
     lo = keys[0]
     hi = keys[1]
-    bad = keys[2]
     for i in range(v.size):
         x = v[i]
         acc += abs(vo[i] - x)
-        kx = _order_key(x)
+        kx = _f32_bits(x)
         lo = min(lo, kx)
         hi = max(hi, kx)
-        bad += _is_bad(x)
+    keys[0] = lo
+    keys[1] = hi
+    return acc
+
+
+@numba.njit(cache=True, fastmath=_FLAGS, error_model="numpy")
+def _exact_keys_f32(v, keys):  # pragma: no cover
+    """Min / max order keys and the count of non-finite values of ``v``, any values."""
+    lo = keys[0]
+    hi = keys[1]
+    bad = keys[2]
+    for i in range(v.size):
+        kx = _order_key(v[i])
+        lo = min(lo, kx)
+        hi = max(hi, kx)
+        bad += _is_bad(v[i])
     keys[0] = lo
     keys[1] = hi
     keys[2] = bad
-    return acc
 
 
 @numba.njit(cache=True, fastmath=_FLAGS, error_model="numpy")
@@ -380,6 +400,15 @@ def _chunk_f32(x, out, o, p, eps, veps, start, stop, stats):  # pragma: no cover
             acc += _measure_rgb_f32(xb[0], xb[1], xb[2], yb[0], yb[1], yb[2], keys)
         else:
             acc += _measure_grey_f32(xb[0], yb[0], keys)
+    if keys[0] >= 0 and keys[1] < _INF_BITS:  # finite and >= 0: the bits' order is the values'
+        stats[0] = min(stats[0], _bits_f32(keys[0]))
+        stats[1] = max(stats[1], _bits_f32(keys[1]))
+        return acc
+    keys[0] = 0x7FFFFFFF
+    keys[1] = -0x7FFFFFFF
+    keys[2] = 0
+    for k in range(c):
+        _exact_keys_f32(x[k][start:stop], keys)
     _put_stats(stats, keys[0], keys[1], keys[2])
     return acc
 
@@ -396,8 +425,10 @@ def boc_kernel_f32(x, src, op, par, consts, out, diff_parts, stats_parts):  # pr
     eps = consts[0]
     veps = consts[1]
     for job in numba.prange(n_neg * nchunks):
-        n = job // nchunks
-        ch = job % nchunks
+        # Negatives vary in cost (an RGB gamma is three powers a pixel, the value curve one):
+        # chunk-major jobs give each thread of prange's static split a share of every negative.
+        n = job % n_neg
+        ch = job // n_neg
         start = ch * _CHUNK
         stop = min(start + _CHUNK, npix)
         diff_parts[n, ch] = _chunk_f32(

@@ -103,3 +103,19 @@ def test_kernel_reports_range_with_the_true_extremes(monkeypatch, lo: float, hi:
     match = rf"min {lo:.4g} and max {hi:.4g}"
     with pytest.raises(ValueError, match=match):
         sample_negatives(x, pie_families(), generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("special", [None, -0.0, 0.0, 1.0])
+def test_kernel_statistics_of_valid_input_are_exact(special) -> None:
+    """Valid input takes the kernel's integer min / max of the bits; -0.0 (bits below 0 as int32)
+    takes the exact pass and still counts as 0."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(3, 3, 37, 41, generator=g) * 0.7 + 0.2
+    if special is not None:
+        x[2, 1, 36, 40] = special
+    src = torch.arange(3)
+    fams = pie_families()
+    _, _, stats = bank._fused_run(x, src, fams, torch.tensor([0, 1, 2]), torch.full((3,), 0.6))
+    assert stats.tolist() == [float(x.min()), float(x.max()), 0.0]
+    neg, _ = sample_negatives(x, fams, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(neg).all()
