@@ -366,7 +366,7 @@ def _slic(
     subsample_stride = min(subsample_stride, h)
     k = gy * gx
     inv_m = (1.0 / comp.view(b)).float()
-    x = images.detach().float()
+    x = images.detach().float().contiguous()  # one copy of a permuted input, not one per pass
     lo, rng = _min_range(x)
     jitter = None
     if generator is not None:

@@ -402,3 +402,16 @@ def test_slic_bad_images(images, exc, match):
 def test_slic_convert2lab_needs_rgb():
     with pytest.raises(ValueError, match="convert2lab"):
         slic(torch.rand(1, 1, 8, 8), n_segments=4, convert2lab=True)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_slic_permuted_input_equals_contiguous(backend):
+    # A channels-last view (e.g. a numpy HWC photo permuted) gives the labels its contiguous copy does.
+    hwc = torch.rand(2, 48, 40, 3, generator=torch.Generator().manual_seed(3))
+    view = hwc.permute(0, 3, 1, 2)
+    assert not view.is_contiguous()
+    run = (
+        (lambda x: slic(x, n_segments=20)) if backend == "numba" else (lambda x: _torch_path(x, 20))
+    )
+    a, b = run(view), run(view.contiguous())
+    assert torch.equal(a.labels, b.labels) and torch.equal(a.num_segments, b.num_segments)
