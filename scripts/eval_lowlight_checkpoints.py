@@ -39,14 +39,15 @@ SEED = 9000
 SIDE = 384
 
 
-def held_out(data: Path, holdout_every: int) -> list[torch.Tensor]:
+def held_out(data: Path, holdout_every: int, side: int = SIDE) -> list[torch.Tensor]:
+    """The held-out photos of ``data``, each resized to at most ``side`` px."""
     paths = find_images([data], recursive=True)
     if not paths:
         raise SystemExit(f"no images under {data}; pass --data DIR with the normal-light photos")
     images = []
     for p in split_paths(sorted(paths), "val", holdout_every):
         x = read_image(p)[None]
-        s = SIDE / max(x.shape[-2:])
+        s = side / max(x.shape[-2:])
         if s < 1:
             x = F.interpolate(x, scale_factor=s, mode="bilinear", antialias=True)
         images.append(x.clamp(0, 1))

@@ -9,6 +9,12 @@ Only validation data is used to choose (DICM and LIME are never read here):
   darkened by :func:`pyisp_contrast.isp.degrade.low_light` with the training synthesis of
   ``configs/pie_physics.toml`` (seed ``9000 + i``), PSNR / SSIM against the clean image; and the
   same images at EV 0 without noise, where the enhancer should change little (PSNR to itself).
+- ``--niqe-proxy``: also the held-out photos whose long side is at least 700 px, at most 1200 px
+  (as the real-photo sets are measured), darkened twice, by the training synthesis and by a mild
+  one with little noise (:data:`MILD`); PSNR / SSIM against the clean photo and NIQE
+  (scikit-video's, through ``../shared/tools/nr_quality.py``, as ``benchmarks/bench_quality.py``
+  measures it) of the outputs, with the clean photos' NIQE for scale. NIQE needs photos this large:
+  at 384 px it ranks the clean photos below their enhanced dark copies.
 
 Usage::
 
@@ -19,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tomllib
@@ -37,6 +44,15 @@ from pyisp_contrast.models import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 9000
+#: ``--niqe-proxy``'s second darkening: a camera with little noise, mildly under-exposed.
+MILD = {
+    "ev_range": (-4.0, -1.0),
+    "shot_noise": (1e-5, 1e-4),
+    "read_noise": (1e-4, 5e-4),
+    "color_cast": (0.95, 1.05),
+    "tone": ["srgb", "gamma", "s-curve"],
+    "jpeg_quality": (85.0, 100.0),
+}
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -46,9 +62,44 @@ def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [(read_image(p)[None], read_image(folder / "high" / p.name)[None]) for p in lows]
 
 
-def held_out(folders: list[Path], holdout_every: int = 5) -> list[torch.Tensor]:
+def held_out(folders: list[Path], holdout_every: int = 5, side: int = 384) -> list[torch.Tensor]:
     """The held-out photos of each folder, as ``scripts/eval_lowlight_checkpoints.py`` takes them."""
-    return [x for folder in folders for x in _held_out_one(folder, holdout_every)]
+    return [x for folder in folders for x in _held_out_one(folder, holdout_every, side)]
+
+
+def _nr_quality(path: Path):
+    spec = importlib.util.spec_from_file_location("nr_quality", path)
+    if spec is None or not path.is_file():
+        raise SystemExit(f"--niqe-proxy needs {path} (pass --nr-quality PATH)")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _u8_niqe(nr, x: torch.Tensor) -> float:
+    """``nr_quality.niqe`` of a ``(1, 3, H, W)`` image in [0, 1], on its 8-bit version."""
+    return nr.niqe((x[0].permute(1, 2, 0).clamp(0, 1).numpy() * 255 + 0.5).astype("uint8"))
+
+
+@torch.no_grad()
+def niqe_proxy(model, photos, kwargs_by_name, nr) -> dict[str, float]:
+    """PSNR / SSIM / NIQE of ``model`` on ``photos`` darkened by each synthesis of
+    ``kwargs_by_name`` (seed ``SEED + i``); ``model=None`` scores the dark inputs."""
+    out = {}
+    for name, kwargs in kwargs_by_name.items():
+        p = s = q = 0.0
+        for i, x in enumerate(photos):
+            g = torch.Generator().manual_seed(SEED + i)
+            with value_checks(False):
+                low, _ = low_light(x, generator=g, **kwargs)
+            y = low if model is None else model.enhance(low)
+            y = torch.round(y * 255) / 255  # as the saved outputs are measured
+            p += psnr(y, x).item()
+            s += ssim(y, x).item()
+            q += _u8_niqe(nr, y)
+        n = len(photos)
+        out.update({f"{name}_psnr": p / n, f"{name}_ssim": s / n, f"{name}_niqe": q / n})
+    return out
 
 
 @torch.no_grad()
@@ -86,6 +137,8 @@ def main() -> None:
     ap.add_argument("--normal", type=Path, nargs="+", default=[ROOT.parent / "shared/data/normal"])
     ap.add_argument("--config", type=Path, default=ROOT / "configs/pie_physics.toml")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--niqe-proxy", action="store_true", help="also the large-photo NIQE proxy")
+    ap.add_argument("--nr-quality", type=Path, default=ROOT.parent / "shared/tools/nr_quality.py")
     a = ap.parse_args()
     synth = tomllib.loads(a.config.read_text()).get("synthesize_kwargs", {})
     lol, clean = lol_pairs(a.lol), held_out(a.normal)
@@ -98,6 +151,19 @@ def main() -> None:
         r = score(load_pretrained(w), lol, clean, synth)
         results[w] = r
         print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:14.3f}" for c in cols), flush=True)
+    if a.niqe_proxy:
+        nr = _nr_quality(a.nr_quality)
+        photos = [x for x in held_out(a.normal, side=1200) if max(x.shape[-2:]) >= 700]
+        ref = sum(_u8_niqe(nr, x) for x in photos) / len(photos)
+        print(f"\nNIQE proxy: {len(photos)} held-out photos of 700-1200 px; clean NIQE {ref:.3f}")
+        synths = {"train": synth, "mild": MILD}
+        cols = [f"{k}_{m}" for k in synths for m in ("psnr", "ssim", "niqe")]
+        print(f"{'weights':60s} " + " ".join(f"{c:>12s}" for c in cols))
+        for w in ["(dark input)", *a.weights]:
+            model = None if w == "(dark input)" else load_pretrained(w)
+            r = niqe_proxy(model, photos, synths, nr)
+            results.setdefault(w, {}).update(r, proxy_reference_niqe=ref)
+            print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:12.3f}" for c in cols), flush=True)
     if a.json is not None:
         a.json.write_text(json.dumps(results, indent=2))
 
