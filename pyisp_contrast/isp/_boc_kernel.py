@@ -125,6 +125,19 @@ def _grey_chunk(v, vo, o, p, eps, start, stop):  # pragma: no cover
     return acc
 
 
+@numba.njit(cache=True, inline="always")
+def _job(job, n_neg, npix):  # pragma: no cover - compiled
+    """Negative, chunk and pixel span of one job of the kernels' ``prange``.
+
+    Chunk-major: negatives vary in cost (an RGB gamma is three powers a pixel, the value curve
+    one), and prange splits the jobs statically, so each thread gets a share of every negative.
+    """
+    n = job % n_neg
+    ch = job // n_neg
+    start = ch * _CHUNK
+    return n, ch, start, min(start + _CHUNK, npix)
+
+
 @numba.njit(parallel=True, cache=True)
 def boc_kernel(x, src, op, par, consts, out, diff_parts, stats_parts):  # pragma: no cover
     """Apply curve ``op[n]`` with parameter ``par[n]`` to image ``x[src[n]]`` into ``out[n]``.
@@ -143,12 +156,7 @@ def boc_kernel(x, src, op, par, consts, out, diff_parts, stats_parts):  # pragma
     eps = consts[0]
     veps = consts[1]
     for job in numba.prange(n_neg * nchunks):
-        # Negatives vary in cost (an RGB gamma is three powers a pixel, the value curve one):
-        # chunk-major jobs give each thread of prange's static split a share of every negative.
-        n = job % n_neg
-        ch = job // n_neg
-        start = ch * _CHUNK
-        stop = min(start + _CHUNK, npix)
+        n, ch, start, stop = _job(job, n_neg, npix)
         s = src[n]
         for k in range(c):
             _stats(x[s, k], start, stop, stats_parts[n, ch])
@@ -425,12 +433,7 @@ def boc_kernel_f32(x, src, op, par, consts, out, diff_parts, stats_parts):  # pr
     eps = consts[0]
     veps = consts[1]
     for job in numba.prange(n_neg * nchunks):
-        # Negatives vary in cost (an RGB gamma is three powers a pixel, the value curve one):
-        # chunk-major jobs give each thread of prange's static split a share of every negative.
-        n = job % n_neg
-        ch = job // n_neg
-        start = ch * _CHUNK
-        stop = min(start + _CHUNK, npix)
+        n, ch, start, stop = _job(job, n_neg, npix)
         diff_parts[n, ch] = _chunk_f32(
             x[src[n]], out[n], op[n], par[n], eps, veps, start, stop, stats_parts[n, ch]
         )
