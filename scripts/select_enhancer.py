@@ -10,8 +10,8 @@ Only validation data is used to choose (DICM and LIME are never read here):
   ``configs/pie_physics.toml`` (seed ``9000 + i``), PSNR / SSIM against the clean image; and the
   same images at EV 0 without noise, where the enhancer should change little (PSNR to itself).
 - ``--niqe-proxy``: also the held-out photos whose long side is at least 700 px, at most 1200 px
-  (as the real-photo sets are measured), darkened twice, by the training synthesis and by a mild
-  one with little noise (:data:`MILD`); PSNR / SSIM against the clean photo and NIQE
+  (as the real-photo sets are measured), darkened three times, by the training synthesis, by a
+  mild one with little noise (:data:`MILD`) and by uneven light (:data:`UNEVEN`); PSNR / SSIM against the clean photo and NIQE
   (scikit-video's, through ``../shared/tools/nr_quality.py``, as ``benchmarks/bench_quality.py``
   measures it) of the outputs, with the clean photos' NIQE for scale. NIQE needs photos this large:
   at 384 px it ranks the clean photos below their enhanced dark copies.
@@ -53,6 +53,9 @@ MILD = {
     "tone": ["srgb", "gamma", "s-curve"],
     "jpeg_quality": (85.0, 100.0),
 }
+#: ``--niqe-proxy``'s third: :data:`MILD` light 1-3 stops short, spread unevenly (a smooth field of
+#: 1.5-2.5 stops' deviation, so parts of the photo are over-exposed, as in backlit scenes).
+UNEVEN = {**MILD, "ev_range": (-3.0, -1.0), "illumination_spread": (1.5, 2.5)}
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -156,7 +159,7 @@ def main() -> None:
         photos = [x for x in held_out(a.normal, side=1200) if max(x.shape[-2:]) >= 700]
         ref = sum(_u8_niqe(nr, x) for x in photos) / len(photos)
         print(f"\nNIQE proxy: {len(photos)} held-out photos of 700-1200 px; clean NIQE {ref:.3f}")
-        synths = {"train": synth, "mild": MILD}
+        synths = {"train": synth, "mild": MILD, "uneven": UNEVEN}
         cols = [f"{k}_{m}" for k in synths for m in ("psnr", "ssim", "niqe")]
         print(f"{'weights':60s} " + " ".join(f"{c:>12s}" for c in cols))
         for w in ["(dark input)", *a.weights]:
