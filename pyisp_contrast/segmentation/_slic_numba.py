@@ -55,6 +55,10 @@ def _dist(f0, f1, f2, e3, f4, c0, c1, c2, c4):
 # Coefficients: least-squares Chebyshev fits (numpy.polynomial, degree 3) of t**0.4 and cbrt(t)
 # against t**0.25 on those intervals. Both results are within 3e-7 (t**2.4) and 1e-7 (cbrt) of
 # float64, as close as torch.pow in float32 (tested).
+# Divisions by constants (and by the image's range) are multiplications by their reciprocals
+# (within an ulp): a vector division costs several multiplications, and without fastmath LLVM
+# keeps them. On a 1024 x 1024 photo this pass went from 4.0 to 3.6 ms; the labels changed at 2
+# pixels in a million.
 _P04 = (-0.03640903, 0.38266027, 0.7446319, -0.09089877)
 _PCBRT = (-0.033112302, 0.6388324, 0.49107727, -0.09687482)
 
@@ -67,12 +71,12 @@ def _cubic(c, x):
 @njit(cache=True, inline="always")
 def _srgb_to_linear(v):
     # Both branches computed and selected: keeps the loop free of jumps.
-    t = (v + np.float32(0.055)) / np.float32(1.055)
+    t = (v + np.float32(0.055)) * np.float32(1.0 / 1.055)
     y = _cubic(_P04, np.sqrt(np.sqrt(t)))
     a = t * t
     y4 = (y * y) * (y * y)
     y = y + (a / y4 - y) * np.float32(0.2)
-    return a * y if v > np.float32(0.04045) else v / np.float32(12.92)
+    return a * y if v > np.float32(0.04045) else v * np.float32(1.0 / 12.92)
 
 
 @njit(cache=True, inline="always")
@@ -138,10 +142,11 @@ def features(img, y_bounds, x_bounds, start, lo, rng, inv_m, ys, xs, lab, out, p
             if lab:
                 ig = img[b, 1, y * w : (y + 1) * w]
                 ib = img[b, 2, y * w : (y + 1) * w]
+                inv_r0 = np.float32(1.0) / r0
                 for q in range(w):
-                    cr = _srgb_to_linear((ir[q] - l0) / r0)
-                    cg = _srgb_to_linear((ig[q] - l0) / r0)
-                    cb = _srgb_to_linear((ib[q] - l0) / r0)
+                    cr = _srgb_to_linear((ir[q] - l0) * inv_r0)
+                    cg = _srgb_to_linear((ig[q] - l0) * inv_r0)
+                    cb = _srgb_to_linear((ib[q] - l0) * inv_r0)
                     fx = _lab_f(mx0 * cr + mx1 * cg + mx2 * cb)
                     fy = _lab_f(my0 * cr + my1 * cg + my2 * cb)
                     fz = _lab_f(mz0 * cr + mz1 * cg + mz2 * cb)
