@@ -103,7 +103,9 @@ def _model_method(weights: str, device: torch.device) -> Callable | None:
     return lambda x: model.enhance(x.to(device)).cpu()
 
 
-def _load_nr_quality(path: Path | None):
+def load_nr_quality(path: Path | None):
+    """``nr_quality.py`` imported by path, or ``None`` (with a message) where it or scikit-video is
+    missing; also used by ``scripts/select_enhancer.py --niqe-proxy``."""
     if path is None or not Path(path).is_file():
         return None
     spec = importlib.util.spec_from_file_location("nr_quality", path)
@@ -206,7 +208,7 @@ def main() -> None:
     ap.add_argument("--figure-images", type=int, default=3)
     a = ap.parse_args()
     device = torch.device(a.device)
-    nr = _load_nr_quality(a.nr_quality)
+    nr = load_nr_quality(a.nr_quality)
     niqe_model = NIQEModel.default()
 
     methods: dict[str, Callable] = {

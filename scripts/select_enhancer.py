@@ -11,9 +11,10 @@ Only validation data is used to choose (DICM and LIME are never read here):
   same images at EV 0 without noise, where the enhancer should change little (PSNR to itself).
 - ``--niqe-proxy``: also the held-out photos whose long side is at least 700 px, at most 1200 px
   (as the real-photo sets are measured), darkened three times, by the training synthesis, by a
-  mild one with little noise (:data:`MILD`) and by uneven light (:data:`UNEVEN`); PSNR / SSIM against the clean photo and NIQE
-  (scikit-video's, through ``../shared/tools/nr_quality.py``, as ``benchmarks/bench_quality.py``
-  measures it) of the outputs, with the clean photos' NIQE for scale. NIQE needs photos this large:
+  mild one with little noise (:data:`MILD`) and by uneven light (:data:`UNEVEN`); PSNR / SSIM
+  against the clean photo and NIQE (scikit-video's, through ``../shared/tools/nr_quality.py``,
+  loaded as ``benchmarks/bench_quality.py`` loads it) of the outputs, with the clean photos' NIQE
+  for scale. NIQE needs photos this large:
   at 384 px it ranks the clean photos below their enhanced dark copies.
 
 Usage::
@@ -25,7 +26,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tomllib
@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 # scripts/ is on sys.path when this file runs as a script
+from eval_lowlight_checkpoints import SIDE
 from eval_lowlight_checkpoints import held_out as _held_out_one
 
 from pyisp_contrast.core.checks import value_checks
@@ -65,18 +66,9 @@ def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [(read_image(p)[None], read_image(folder / "high" / p.name)[None]) for p in lows]
 
 
-def held_out(folders: list[Path], holdout_every: int = 5, side: int = 384) -> list[torch.Tensor]:
+def held_out(folders: list[Path], holdout_every: int = 5, side: int = SIDE) -> list[torch.Tensor]:
     """The held-out photos of each folder, as ``scripts/eval_lowlight_checkpoints.py`` takes them."""
     return [x for folder in folders for x in _held_out_one(folder, holdout_every, side)]
-
-
-def _nr_quality(path: Path):
-    spec = importlib.util.spec_from_file_location("nr_quality", path)
-    if spec is None or not path.is_file():
-        raise SystemExit(f"--niqe-proxy needs {path} (pass --nr-quality PATH)")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _u8_niqe(nr, x: torch.Tensor) -> float:
@@ -155,8 +147,17 @@ def main() -> None:
         results[w] = r
         print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:14.3f}" for c in cols), flush=True)
     if a.niqe_proxy:
-        nr = _nr_quality(a.nr_quality)
+        sys.path.insert(0, str(ROOT))  # the benchmarks package, for its loader of nr_quality.py
+        from benchmarks.bench_quality import load_nr_quality
+
+        nr = load_nr_quality(a.nr_quality)
+        if nr is None:
+            raise SystemExit(
+                f"--niqe-proxy needs {a.nr_quality} and scikit-video (pip install -e '.[bench]')"
+            )
         photos = [x for x in held_out(a.normal, side=1200) if max(x.shape[-2:]) >= 700]
+        if not photos:
+            raise SystemExit(f"--niqe-proxy: no held-out photo of 700 px or more in {a.normal}")
         ref = sum(_u8_niqe(nr, x) for x in photos) / len(photos)
         print(f"\nNIQE proxy: {len(photos)} held-out photos of 700-1200 px; clean NIQE {ref:.3f}")
         synths = {"train": synth, "mild": MILD, "uneven": UNEVEN}
