@@ -38,6 +38,7 @@ from ._haze import HAZE_DEFAULTS, ramp_depth, tinted_airlight
 from .curves import linear_to_srgb, srgb_to_linear
 
 __all__ = [
+    "METERING",
     "TONE_CURVES",
     "Haze",
     "LowLight",
@@ -112,6 +113,7 @@ def low_light(
     *,
     illumination_spread: Range | None = None,
     illumination_cells: int = 3,
+    metering: str = "average",
     tone: str | Sequence[str] = "srgb",
     jpeg_quality: Range | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -145,6 +147,13 @@ def low_light(
             stops of the smooth exposure field: a range, a float or a ``(B,)`` tensor, ``>= 0``.
         illumination_cells: cells of the field's grid along each side (``>= 2``; fewer cells give
             broader light and shadow).
+        metering: where the uneven field leaves ``ev``: ``"average"`` (the default) centres the
+            field on it, so some parts are lit more and some less; ``"highlights"`` shifts each
+            image's field so that its brightest point gets exactly ``ev`` and the rest falls
+            short, as when a camera meters a backlit scene for the lit part (a sky over a dark
+            street): shadows are under-exposed by up to a few stops and nothing clips that the
+            even exposure would not clip; or a sequence of these, one drawn per image (a single
+            value draws no random number).
         tone: the camera's tone curve that encodes the noisy linear light: ``"srgb"`` (the
             default), ``"gamma"`` (a pure 1/2.2 power), ``"s-curve"`` (sRGB followed by a
             contrast S-curve, as camera picture styles do), or a sequence of these, one drawn per
@@ -155,7 +164,8 @@ def low_light(
 
     Returns:
         ``(degraded, params)`` with ``params["ev"]``, ``["shot_noise"]``, ``["read_noise"]``,
-        ``["illumination_spread"]``, ``["tone"]`` (index into :data:`TONE_CURVES`) and
+        ``["illumination_spread"]``, ``["tone"]`` (index into :data:`TONE_CURVES`),
+        ``["metering"]`` (index into :data:`METERING`) and
         ``["jpeg_quality"]`` (0 without compression) of shape ``(B,)``, ``["color_cast"]`` ``(B, C)`` (ones without a
         cast), and ``["illumination"]``, the per-pixel offset to ``ev`` in stops, ``(B, 1, H, W)``
         (zeros with even lighting).
@@ -195,10 +205,14 @@ def low_light(
     else:
         cast = _draw(color_cast, "color_cast", b, x, generator, low=0.0)[:, None].expand(b, c)
     spread, field = _illumination_field(illumination_spread, illumination_cells, x, generator)
-    tone_index = _draw_tone(tone, b, x, generator)
+    tone_index = _draw_choice(tone, TONE_CURVES, "tone", b, x, generator)
     quality = None
     if jpeg_quality is not None:
         quality = _draw(jpeg_quality, "jpeg_quality", b, x, generator, low=5.0, high=100.0)
+    metered = _draw_choice(metering, METERING, "metering", b, x, generator)
+    if illumination_spread is not None:
+        top = field.amax(dim=(-2, -1), keepdim=True)
+        field = field - torch.where(metered.view(b, 1, 1, 1) == 1, top, torch.zeros_like(top))
 
     # Even lighting keeps the exposure a per-image scalar (no per-pixel exp2 on the default path).
     stops = ev.view(b, 1, 1, 1) if illumination_spread is None else ev.view(b, 1, 1, 1) + field
@@ -223,23 +237,27 @@ def low_light(
         "illumination_spread": spread,
         "illumination": field,
         "tone": tone_index.to(x.dtype),
+        "metering": metered.to(x.dtype),
         "jpeg_quality": x.new_zeros(b) if quality is None else quality.round(),
     }
     return unbatch(out, unb), params
 
 
+#: Values of :func:`low_light`'s ``metering``.
+METERING = ("average", "highlights")
+
 #: Tone curves :func:`low_light` can encode with (``params["tone"]`` indexes this tuple).
 TONE_CURVES = ("srgb", "gamma", "s-curve")
 
 
-def _draw_tone(tone: str | Sequence[str], b: int, x: Tensor, generator) -> Tensor:
-    """Per-image tone-curve indices; draws from ``generator`` only when there is a choice."""
-    names = [tone] if isinstance(tone, str) else list(tone)
-    if not names or any(n not in TONE_CURVES for n in names):
-        raise ValueError(
-            f"`tone` must be one of {TONE_CURVES} or a sequence of them, got {tone!r}."
-        )
-    idx = torch.tensor([TONE_CURVES.index(n) for n in names], device=x.device)
+def _draw_choice(
+    value: str | Sequence[str], options: tuple[str, ...], name: str, b: int, x: Tensor, generator
+) -> Tensor:
+    """Per-image indices into ``options``; draws from ``generator`` only when there is a choice."""
+    names = [value] if isinstance(value, str) else list(value)
+    if not names or any(n not in options for n in names):
+        raise ValueError(f"`{name}` must be one of {options} or a sequence of them, got {value!r}.")
+    idx = torch.tensor([options.index(n) for n in names], device=x.device)
     if len(idx) == 1:
         return idx.expand(b).clone()
     pick = torch.randint(len(idx), (b,), generator=generator, device=x.device)
@@ -590,6 +608,7 @@ class LowLight(nn.Module):
         *,
         illumination_spread: Range | None = None,
         illumination_cells: int = 3,
+        metering: str = "average",
         tone: str | Sequence[str] = "srgb",
         jpeg_quality: Range | None = None,
     ) -> None:
@@ -597,6 +616,7 @@ class LowLight(nn.Module):
         self.ev_range, self.shot_noise, self.read_noise = ev_range, shot_noise, read_noise
         self.color_cast = color_cast
         self.illumination_spread, self.illumination_cells = illumination_spread, illumination_cells
+        self.metering = metering
         self.tone, self.jpeg_quality = tone, jpeg_quality
 
     def forward(
@@ -611,6 +631,7 @@ class LowLight(nn.Module):
             generator,
             illumination_spread=self.illumination_spread,
             illumination_cells=self.illumination_cells,
+            metering=self.metering,
             tone=self.tone,
             jpeg_quality=self.jpeg_quality,
         )

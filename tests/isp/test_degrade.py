@@ -211,6 +211,47 @@ def test_low_light_uneven_lighting_is_a_smooth_exposure_field() -> None:
     torch.testing.assert_close(field[:, 0, -1, -1], s * grid[:, 0, -1, -1])
 
 
+def test_low_light_metering_for_highlights_only_darkens() -> None:
+    """``metering="highlights"``: the same field shifted so each image's brightest point is at ``ev``."""
+    x = _img(3, h=40, w=36, dtype=torch.float64) * 0.9
+    kw = dict(ev_range=-1.0, shot_noise=0.0, read_noise=0.0, illumination_spread=(0.5, 2.0))
+    _, avg = low_light(x, generator=_gen(8), **kw)
+    y, hi = low_light(x, generator=_gen(8), metering="highlights", **kw)
+    field = hi["illumination"]
+    torch.testing.assert_close(
+        field, avg["illumination"] - avg["illumination"].amax((-2, -1), True)
+    )
+    assert torch.equal(field.amax((-2, -1)), torch.zeros(3, 1, dtype=torch.float64))
+    assert float(field.amin()) < -0.5  # the shadows really are darker
+    expected = (C.srgb_to_linear(x) * torch.exp2(-1.0 + field)).clamp(0, 1)
+    torch.testing.assert_close(C.srgb_to_linear(y), expected, atol=1e-6, rtol=1e-6)
+    # even lighting is not changed by the option, and the module passes it on
+    even, _ = low_light(x, generator=_gen(9), metering="highlights", ev_range=-1.0)
+    torch.testing.assert_close(even, low_light(x, generator=_gen(9), ev_range=-1.0)[0])
+    ym, _ = LowLight(metering="highlights", **kw)(x, generator=_gen(8))
+    torch.testing.assert_close(ym, y)
+    assert torch.equal(hi["metering"], torch.ones(3, dtype=torch.float64))
+    assert torch.equal(avg["metering"], torch.zeros(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="metering"):
+        low_light(x, metering="spot")
+    with pytest.raises(ValueError, match="metering"):
+        low_light(x, metering=[])
+
+
+def test_low_light_metering_drawn_per_image() -> None:
+    """A sequence of meterings draws one per image; each image's field is then the average one
+    (index 0) or shifted to a maximum of 0 (index 1)."""
+    x = _img(64, h=12, w=12, dtype=torch.float64)
+    kw = dict(illumination_spread=1.0, shot_noise=0.0, read_noise=0.0)
+    _, avg = low_light(x, generator=_gen(10), **kw)
+    _, mix = low_light(x, generator=_gen(10), metering=["average", "highlights"], **kw)
+    m = mix["metering"]
+    assert 10 < int(m.sum()) < 54  # both drawn
+    shifted = avg["illumination"] - avg["illumination"].amax((-2, -1), True)
+    expected = torch.where(m.view(-1, 1, 1, 1) == 1, shifted, avg["illumination"])
+    torch.testing.assert_close(mix["illumination"], expected)
+
+
 def test_low_light_uneven_lighting_spread_scales_the_field() -> None:
     x = _img(64, h=32, w=32)
     _, p1 = low_light(x, illumination_spread=0.5, generator=_gen(6))
