@@ -79,6 +79,7 @@ from .curves import (
     value_curve,
 )
 from .degrade import (
+    METERING,
     TONE_CURVES,
     Haze,
     LowLight,
@@ -102,6 +103,7 @@ from .order import isotonic_fit, order_preserving_gain
 
 __all__ = [
     "HAZE_DEFAULTS",
+    "METERING",
     "OVER",
     "POW_EPS",
     "RAIN_REGIMES",

@@ -26,7 +26,7 @@ BANK = {
 
 DEGRADE = {
     "low_light", "haze", "rain", "scatter", "inverse_scatter", "rain_kernel", "LowLight", "Haze",
-    "Rain", "jpeg_round_trip", "TONE_CURVES",
+    "Rain", "jpeg_round_trip", "TONE_CURVES", "METERING",
 }  # fmt: skip
 
 BAGS = {
