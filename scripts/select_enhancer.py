@@ -10,8 +10,9 @@ Only validation data is used to choose (DICM and LIME are never read here):
   ``configs/pie_physics.toml`` (seed ``9000 + i``), PSNR / SSIM against the clean image; and the
   same images at EV 0 without noise, where the enhancer should change little (PSNR to itself).
 - ``--niqe-proxy``: also the held-out photos whose long side is at least 700 px, at most 1200 px
-  (as the real-photo sets are measured), darkened three times, by the training synthesis, by a
-  mild one with little noise (:data:`MILD`) and by uneven light (:data:`UNEVEN`); PSNR / SSIM
+  (as the real-photo sets are measured), darkened four times, by the training synthesis, by a
+  mild one with little noise (:data:`MILD`), by uneven light (:data:`UNEVEN`) and by backlit
+  metering (:data:`BACKLIT`: lit parts about right, the rest under-exposed); PSNR / SSIM
   against the clean photo and NIQE (scikit-video's, through ``../shared/tools/nr_quality.py``,
   loaded as ``benchmarks/bench_quality.py`` loads it) of the outputs, with the clean photos' NIQE
   for scale. NIQE needs photos this large:
@@ -57,6 +58,17 @@ MILD = {
 #: ``--niqe-proxy``'s third: :data:`MILD` light 1-3 stops short, spread unevenly (a smooth field of
 #: 1.5-2.5 stops' deviation, so parts of the photo are over-exposed, as in backlit scenes).
 UNEVEN = {**MILD, "ev_range": (-3.0, -1.0), "illumination_spread": (1.5, 2.5)}
+#: ``--niqe-proxy``'s fourth: backlit, a camera that metered the lit part of the scene (at most 1
+#: stop short) and left the rest 1-2 stops' spread darker (``metering="highlights"``).
+BACKLIT = {
+    **MILD,
+    "ev_range": (-1.0, 0.0),
+    "illumination_spread": (1.0, 2.0),
+    "metering": "highlights",
+}
+#: Settings of :class:`~pyisp_contrast.models.GuidedGainEnhancer` that act at inference only
+#: (no retraining): ``--inference-from`` copies them from a shipped model onto each checkpoint.
+INFERENCE_SETTINGS = ("radius", "denoise_scale", "order_preserving")
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -133,6 +145,12 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=ROOT / "configs/pie_physics.toml")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--niqe-proxy", action="store_true", help="also the large-photo NIQE proxy")
+    ap.add_argument(
+        "--inference-from",
+        metavar="NAME",
+        help="score checkpoints with this shipped model's inference-only settings "
+        f"({', '.join(INFERENCE_SETTINGS)})",
+    )
     ap.add_argument("--nr-quality", type=Path, default=ROOT.parent / "shared/tools/nr_quality.py")
     a = ap.parse_args()
     synth = tomllib.loads(a.config.read_text()).get("synthesize_kwargs", {})
@@ -142,8 +160,18 @@ def main() -> None:
     cols.append("ev0_psnr")
     print(f"{'weights':60s} " + " ".join(f"{c:>14s}" for c in cols))
     results = {}
+
+    def load(w: str):
+        model = load_pretrained(w)
+        if a.inference_from is not None and w != a.inference_from:
+            shipped = load_pretrained(a.inference_from).config
+            if set(INFERENCE_SETTINGS) <= set(model.config):
+                for key in INFERENCE_SETTINGS:
+                    setattr(model, key, shipped[key])
+        return model
+
     for w in a.weights:
-        r = score(load_pretrained(w), lol, clean, synth)
+        r = score(load(w), lol, clean, synth)
         results[w] = r
         print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:14.3f}" for c in cols), flush=True)
     if a.niqe_proxy:
@@ -160,11 +188,11 @@ def main() -> None:
             raise SystemExit(f"--niqe-proxy: no held-out photo of 700 px or more in {a.normal}")
         ref = sum(_u8_niqe(nr, x) for x in photos) / len(photos)
         print(f"\nNIQE proxy: {len(photos)} held-out photos of 700-1200 px; clean NIQE {ref:.3f}")
-        synths = {"train": synth, "mild": MILD, "uneven": UNEVEN}
+        synths = {"train": synth, "mild": MILD, "uneven": UNEVEN, "backlit": BACKLIT}
         cols = [f"{k}_{m}" for k in synths for m in ("psnr", "ssim", "niqe")]
         print(f"{'weights':60s} " + " ".join(f"{c:>12s}" for c in cols))
         for w in ["(dark input)", *a.weights]:
-            model = None if w == "(dark input)" else load_pretrained(w)
+            model = None if w == "(dark input)" else load(w)
             r = niqe_proxy(model, photos, synths, nr)
             results.setdefault(w, {}).update(r, proxy_reference_niqe=ref)
             print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:12.3f}" for c in cols), flush=True)
