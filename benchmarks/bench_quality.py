@@ -28,7 +28,7 @@ of the reference; on DICM and LIME, NIQE (scikit-video) at most Zero-DCE's (10.7
 LOE <= 120.
 
 Run ``python benchmarks/bench_quality.py [--quick]``; writes ``benchmarks/results/quality.json``
-and ``quality.png``.
+and ``quality.png`` (``quality_cuda.json`` and ``quality_cuda.png`` with ``--device cuda``).
 """
 
 from __future__ import annotations
@@ -300,7 +300,9 @@ def main() -> None:
     checks = _checks(key, pairs, results, a)
     figures = []
     if examples:
-        figures.append(_figure(examples, list(methods), a.out / "quality.png"))
+        # quality_cuda.png beside quality.png, as the JSON: a GPU run does not replace the CPU's
+        stem = common.result_stem("quality", a.device)
+        figures.append(_figure(examples, list(methods), a.out / f"{stem}.png"))
     path = common.write_result(
         "quality", title="Quality on dev pairs (LOL) and real photos (DICM, LIME)", checks=checks,
         tables=tables, figures=figures, quick=a.quick, device=a.device, out_dir=a.out,
