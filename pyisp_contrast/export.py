@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -213,6 +214,7 @@ class _GuidedGainInference(nn.Module):
         self.v_floor: float = float(gain_net.V_FLOOR)
         self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
         self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
+        self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
         self.order_floor: float = float(gain_net.ORDER_FLOOR)
         self.srgb_thresh: float = float(curves.SRGB_THRESH)
@@ -247,6 +249,8 @@ class _GuidedGainInference(nn.Module):
         raw = self.maps(feats)
         log_gain = self._bounded(raw[:, :1], self.gain_range)
         log_eps = self._bounded(raw[:, 1:], self.eps_range)
+        if self.exposure_log_gain != 0.0:  # the user's exposure correction, in the log gain
+            log_gain = (log_gain + self.exposure_log_gain).clamp(*self.gain_range)
         if self.order_preserving:  # GuidedGainEnhancer.order_gain, in float64 as there
             means = feats[:, :3].amax(1, keepdim=True).clamp(0.0, 1.0).double()
             light = _srgb_to_linear(means, self.srgb_thresh)

@@ -69,11 +69,19 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
     [
         GuidedGainEnhancer(channels=4, working_side=16, block=3, radius=1),
         GuidedGainEnhancer(channels=4, block=1, radius=0),
+        GuidedGainEnhancer(channels=4, working_side=16, order_preserving=True, exposure=1.5),
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
     ],
-    ids=["gain-block3", "gain-block1", "fast-scale-factor", "fast-4-maps", "dce-net"],
+    ids=[
+        "gain-block3",
+        "gain-block1",
+        "gain-exposure",
+        "fast-scale-factor",
+        "fast-4-maps",
+        "dce-net",
+    ],
 )
 def test_inference_module_follows_the_config(net: nn.Module) -> None:
     torch.manual_seed(0)

@@ -118,6 +118,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="downsize images and video frames to at most N px a side",
     )
     p.add_argument(
+        "--exposure",
+        type=float,
+        default=None,
+        metavar="STOPS",
+        help="brighter (+) or darker (-) than the model's own choice, in stops, -3 to 3; "
+        "shadows move most, white stays white (pie-physics; default: the model's choice)",
+    )
+    p.add_argument(
         "--temporal-smoothing",
         type=float,
         default=0.5,
@@ -322,13 +330,28 @@ def run(args: argparse.Namespace) -> int:
         error(str(exc))
         return 2
 
-    # What each output would be made from; an existing output is kept only if it matches.
+    # What each output would be made from; an existing output is kept only if it matches. The
+    # hash is of the weights as shipped; --exposure is recorded with the options.
     model_hash = provenance.model_sha256(model)
+    if args.exposure is not None:
+        if not hasattr(model, "exposure"):
+            error(
+                f"--exposure needs a model with an exposure setting, such as pie-physics; "
+                f"{args.weights} ({type(model).__name__}) has none"
+            )
+            return 2
+        try:
+            model.exposure = args.exposure
+        except (TypeError, ValueError) as exc:
+            error(f"--exposure: {exc}")
+            return 2
     settings = {}
     plan = []
     conflicts = []
     for path, dest in zip(paths, dests):
         options = {"max_side": args.max_side}
+        if args.exposure is not None:
+            options["exposure"] = args.exposure
         if path in videos:
             options["temporal_smoothing"] = args.temporal_smoothing
         job = {"model": {"weights": str(args.weights), "sha256": model_hash},

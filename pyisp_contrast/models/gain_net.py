@@ -56,6 +56,8 @@ __all__ = ["GuidedGainEnhancer"]
 LOG_GAIN_MIN, LOG_GAIN_MAX = -1.0, 6.0
 #: log-eps range, in squared sRGB units: a noise std from about 0.0003 to 0.14.
 LOG_EPS_MIN, LOG_EPS_MAX = -16.0, -4.0
+#: ``exposure``: the largest correction in stops either way.
+EXPOSURE_LIMIT = 3.0
 #: Smallest value the colour ratio divides by.
 V_FLOOR = 1e-4
 #: ``order_preserving``: bins of log light in the isotonic fit, and the smallest light it sees.
@@ -163,6 +165,11 @@ class GuidedGainEnhancer(nn.Module):
             light (:func:`~pyisp_contrast.isp.order.order_preserving_gain` on the block means at
             the network's resolution): no region is lifted past a brighter one, which is what the
             lightness-order error counts. Differentiable, so it may be on in training too.
+        exposure: a user's correction in stops, in [-3, 3], added to the predicted gain map
+            everywhere (before the order projection): ``+1`` doubles the gain, so the shadows
+            come out one stop brighter while white stays white (the rational curve's end points
+            are fixed); ``0`` (the default) is the network's own choice. Set at inference, like
+            ``denoise_scale``; also an attribute (``model.exposure = 0.5``), checked when set.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -187,8 +194,10 @@ class GuidedGainEnhancer(nn.Module):
         radius: int = 2,
         denoise_scale: float = 1.0,
         order_preserving: bool = False,
+        exposure: float = 0.0,
     ) -> None:
         super().__init__()
+        self.exposure = exposure
         if not isinstance(order_preserving, bool):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
         self.order_preserving = order_preserving
@@ -220,7 +229,19 @@ class GuidedGainEnhancer(nn.Module):
             "radius": self.radius,
             "denoise_scale": self.denoise_scale,
             "order_preserving": self.order_preserving,
+            "exposure": self.exposure,
         }
+
+    @property
+    def exposure(self) -> float:
+        """The user's exposure correction in stops (see the class arguments)."""
+        return self._exposure
+
+    @exposure.setter
+    def exposure(self, value: float) -> None:
+        self._exposure = float(
+            check_float(value, "exposure", -EXPOSURE_LIMIT, EXPOSURE_LIMIT, hint="in stops")
+        )
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
         s = min(1.0, self.working_side / max(h, w))
@@ -248,6 +269,8 @@ class GuidedGainEnhancer(nn.Module):
         raw = self.maps(feats)
         log_gain = _bounded(raw[:, :1], LOG_GAIN_MIN, LOG_GAIN_MAX)
         log_eps = _bounded(raw[:, 1:], LOG_EPS_MIN, LOG_EPS_MAX)
+        if self.exposure != 0.0:
+            log_gain = (log_gain + self.exposure * math.log(2.0)).clamp(LOG_GAIN_MIN, LOG_GAIN_MAX)
         if self.order_preserving:
             log_gain = self.order_gain(feats[:, :3], log_gain)
         return stats, log_gain, log_eps

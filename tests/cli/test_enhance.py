@@ -463,3 +463,29 @@ def test_auto_threads_follow_the_load_between_inputs(keep_threads, monkeypatch):
     fixed = _common.CpuThreads(fixed=1)
     load["others"] = 0.0
     assert fixed.update() == 1 and fixed.mode == "fixed"
+
+
+def test_exposure_option_brightens_and_is_recorded(tmp_path, inputs, capsys):
+    """``--exposure`` with the bundled default: brighter for +1 stop, recorded in the output; a
+    changed exposure is another job (the same weights, other options); bad values and models
+    say so."""
+    src = inputs / "rgb.png"
+    base, up = tmp_path / "base", tmp_path / "up"
+    assert _cli(src, "-o", base, "-q") == 0
+    assert _cli(src, "-o", up, "--exposure", "1", "-q") == 0
+    assert float(read_image(up / "rgb.png").mean()) > float(read_image(base / "rgb.png").mean())
+    assert _record(up / "rgb.png")["options"] == {"max_side": None, "exposure": 1.0}
+    assert "exposure" not in _record(base / "rgb.png")["options"]
+    capsys.readouterr()
+    assert _cli(src, "-o", up, "--exposure", "1") == 0
+    assert "1 already there" in capsys.readouterr().err
+    assert _cli(src, "-o", up, "--exposure", "0.5") == 0  # the same weights, another option
+    assert "1 redone (made with other options (exposure=1.0, max_side=None))" in (
+        capsys.readouterr().err
+    )
+    assert _cli(src, "-o", up, "--exposure", "5", "-q") == 2
+    assert "--exposure" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    curves = tmp_path / "c.pt"
+    save_pretrained(FastCurveEstimator(), curves)
+    assert _cli(src, "-o", tmp_path / "x", "--exposure", "1", "-q", weights=curves) == 2
+    assert "has none" in capsys.readouterr().err

@@ -152,3 +152,36 @@ def test_order_preserving_is_saved_checked_and_differentiable(tmp_path, net) -> 
     # grey in, grey out holds with the projection too
     y = ordered.enhance(torch.full((1, 3, 16, 16), 0.05))
     assert bool((y[0, 0] == y[0, 1]).all() and (y[0, 1] == y[0, 2]).all())
+
+
+def test_exposure_adds_stops_to_the_gain_map(tmp_path, net: GuidedGainEnhancer) -> None:
+    """Known answer: ``exposure=e`` adds ``e ln 2`` to the log gain (clamped to its range), so the
+    output follows the rational curve with the gain times ``2^e``; brighter for ``e > 0``."""
+    from pyisp_contrast.models.gain_net import LOG_GAIN_MAX, LOG_GAIN_MIN
+
+    x = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(4)) * 0.2
+    with torch.no_grad():
+        _, base, _ = net.low_res_maps(x)
+    for e in (-1.0, 0.5, 2.0):
+        lifted = GuidedGainEnhancer(**{**net.config, "exposure": e})
+        lifted.load_state_dict(net.state_dict())
+        lifted.eval()
+        with torch.no_grad():
+            _, log_gain, _ = lifted.low_res_maps(x)
+        expected = (base + e * torch.log(torch.tensor(2.0))).clamp(LOG_GAIN_MIN, LOG_GAIN_MAX)
+        torch.testing.assert_close(log_gain, expected)
+        y, y0 = lifted.enhance(x), net.enhance(x)
+        assert (float(y.mean()) > float(y0.mean())) == (e > 0)
+    # a flat grey stays exactly grey at any exposure; white stays white
+    grey = lifted.enhance(torch.full((1, 3, 24, 24), 0.05))
+    assert torch.equal(grey[:, 0], grey[:, 1]) and torch.equal(grey[:, 1], grey[:, 2])
+    assert float(lifted.enhance(torch.ones(1, 3, 24, 24)).min()) == pytest.approx(1.0, abs=1e-6)
+    # saved and loaded with the weights; checked when set, as an argument or an attribute
+    save_pretrained(lifted, tmp_path / "e.pt")
+    assert load_pretrained(tmp_path / "e.pt").exposure == 2.0
+    for bad in (3.5, float("nan"), "1", True):
+        with pytest.raises((ValueError, TypeError), match="exposure"):
+            GuidedGainEnhancer(channels=2, exposure=bad)
+        with pytest.raises((ValueError, TypeError), match="exposure"):
+            lifted.exposure = bad
+    assert lifted.exposure == 2.0
