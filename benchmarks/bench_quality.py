@@ -19,7 +19,9 @@ Recipe (issue 12, "Targets"):
 Methods: the unenhanced input; a global gamma curve (``x ** (1 / 2.2)``); CLAHE on the HSV value
 channel; the bundled weights (``--weights``, default ``pie-physics``); the previous default
 ``pie-default``; the fast curve network trained with zero-reference losses only
-(``benchmarks/weights/zero_reference.pt``); any further ``--compare NAME=WEIGHTS``. The peers' official
+(``benchmarks/weights/zero_reference.pt``); any further ``--compare NAME=WEIGHTS``; the bundled
+weights with the user's exposure corrections of ``--exposures STOPS ...`` (reported, never the
+targets' row). The peers' official
 weights are not in this repository: their figures, measured with this recipe when issue 12 was
 filed, are printed as reference rows and marked so.
 
@@ -92,11 +94,17 @@ def clahe_baseline(x: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(hsv2rgb(hsv)).permute(2, 0, 1)[None].float()
 
 
-def _model_method(weights: str, device: torch.device) -> Callable | None:
+def _model_method(
+    weights: str, device: torch.device, exposure: float | None = None
+) -> Callable | None:
     from pyisp_contrast.models import load_pretrained
 
     try:
         model = load_pretrained(weights, device=device)
+        if exposure is not None:
+            if not hasattr(model, "exposure"):
+                raise ValueError(f"{type(model).__name__} has no exposure setting")
+            model.exposure = exposure
     except (OSError, ValueError) as exc:
         print(f"skipping {weights!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return None
@@ -201,6 +209,14 @@ def main() -> None:
         help="further models (default: the previous default and the zero-reference baseline; "
         "pass nothing to drop them)",
     )
+    ap.add_argument(
+        "--exposures",
+        type=float,
+        nargs="*",
+        default=[],
+        metavar="STOPS",
+        help="also the bundled weights with these --exposure corrections (reported, not targets)",
+    )
     ap.add_argument("--max-side", type=int, default=1200)
     ap.add_argument(
         "--nr-quality", type=Path, default=DEFAULT_NR, help="the reference script (optional)"
@@ -225,6 +241,10 @@ def main() -> None:
         fn = _model_method(w or name, device)
         if fn is not None:
             methods[name] = fn
+    for stops in a.exposures:
+        fn = _model_method(a.weights, device, exposure=stops)
+        if fn is not None:
+            methods[f"{a.weights}, exposure {stops:+g}"] = fn
 
     pairs: dict[str, dict] = {}
     if (a.lol / "low").is_dir():
