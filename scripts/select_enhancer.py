@@ -16,7 +16,9 @@ Only validation data is used to choose (DICM and LIME are never read here):
   against the clean photo and NIQE (scikit-video's, through ``../shared/tools/nr_quality.py``,
   loaded as ``benchmarks/bench_quality.py`` loads it) of the outputs, with the clean photos' NIQE
   for scale. NIQE needs photos this large:
-  at 384 px it ranks the clean photos below their enhanced dark copies.
+  at 384 px it ranks the clean photos below their enhanced dark copies. Also ``--lol``'s
+  reference photos darkened by :data:`MILD` (a real camera's texture, which a denoiser should
+  leave alone; NIQE at 600 x 400).
 
 Usage::
 
@@ -190,11 +192,20 @@ def main() -> None:
         print(f"\nNIQE proxy: {len(photos)} held-out photos of 700-1200 px; clean NIQE {ref:.3f}")
         synths = {"train": synth, "mild": MILD, "uneven": UNEVEN, "backlit": BACKLIT}
         cols = [f"{k}_{m}" for k in synths for m in ("psnr", "ssim", "niqe")]
+        # LOL's reference photos (a real camera's, with its own mild texture and noise) darkened by
+        # MILD: what a denoiser removes from them is mostly texture it should have left.
+        references = [high for _, high in lol]
+        ref_lol = sum(_u8_niqe(nr, x) for x in references) / len(references)
+        print(f"LOL references darkened by MILD ({len(references)}): clean NIQE {ref_lol:.3f}")
+        cols += [f"lol_mild_{m}" for m in ("psnr", "ssim", "niqe")]
         print(f"{'weights':60s} " + " ".join(f"{c:>12s}" for c in cols))
         for w in ["(dark input)", *a.weights]:
             model = None if w == "(dark input)" else load(w)
             r = niqe_proxy(model, photos, synths, nr)
-            results.setdefault(w, {}).update(r, proxy_reference_niqe=ref)
+            r.update(niqe_proxy(model, references, {"lol_mild": MILD}, nr))
+            results.setdefault(w, {}).update(
+                r, proxy_reference_niqe=ref, lol_reference_niqe=ref_lol
+            )
             print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:12.3f}" for c in cols), flush=True)
     if a.json is not None:
         a.json.write_text(json.dumps(results, indent=2))
