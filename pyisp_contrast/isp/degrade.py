@@ -113,7 +113,7 @@ def low_light(
     *,
     illumination_spread: Range | None = None,
     illumination_cells: int = 3,
-    metering: str = "average",
+    metering: str | Sequence[str] = "average",
     tone: str | Sequence[str] = "srgb",
     jpeg_quality: Range | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -608,7 +608,7 @@ class LowLight(nn.Module):
         *,
         illumination_spread: Range | None = None,
         illumination_cells: int = 3,
-        metering: str = "average",
+        metering: str | Sequence[str] = "average",
         tone: str | Sequence[str] = "srgb",
         jpeg_quality: Range | None = None,
     ) -> None:
