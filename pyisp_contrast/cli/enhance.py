@@ -350,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     conflicts = []
     for path, dest in zip(paths, dests):
         options = {"max_side": args.max_side}
-        if args.exposure is not None:
+        if args.exposure:  # 0 is the model's own choice: the same job as no --exposure
             options["exposure"] = args.exposure
         if path in videos:
             options["temporal_smoothing"] = args.temporal_smoothing

@@ -483,6 +483,8 @@ def test_exposure_option_brightens_and_is_recorded(tmp_path, inputs, capsys):
     assert "1 redone (made with other options (exposure=1.0, max_side=None))" in (
         capsys.readouterr().err
     )
+    assert _cli(src, "-o", base, "--exposure", "0") == 0  # the model's own choice: no new job
+    assert "1 already there" in capsys.readouterr().err
     assert _cli(src, "-o", up, "--exposure", "5", "-q") == 2
     assert "--exposure" in capsys.readouterr().err and not (tmp_path / "x").exists()
     curves = tmp_path / "c.pt"
