@@ -520,9 +520,19 @@ def _compare(
 
 
 def _prepare(
-    model_or_name: nn.Module | str | os.PathLike, path: str | os.PathLike
+    model_or_name: nn.Module | str | os.PathLike,
+    path: str | os.PathLike,
+    exposure: float | None = None,
 ) -> tuple[nn.Module, nn.Module, Path]:
     net = _resolve(model_or_name)
+    if exposure is not None:
+        if not hasattr(net, "exposure"):
+            raise ValueError(
+                f"`exposure` needs a model with an exposure setting, such as pie-physics; a "
+                f"{type(net).__name__} has none."
+            )
+        net = copy.deepcopy(net)  # the caller's model keeps its own setting
+        net.exposure = exposure
     module = inference_module(net)
     reference = copy.deepcopy(net).float().cpu().eval()
     path = Path(path)
@@ -538,7 +548,7 @@ def _metadata(module: nn.Module, model_or_name: Any, fmt: str) -> dict[str, str]
     source = (
         str(model_or_name) if isinstance(model_or_name, str | os.PathLike) else "(in-memory model)"
     )
-    return {
+    meta = {
         "producer": f"pyisp_contrast {__version__}",
         "format": fmt,
         "architecture": str(module.architecture),
@@ -546,6 +556,10 @@ def _metadata(module: nn.Module, model_or_name: Any, fmt: str) -> dict[str, str]
         "input": f"{ONNX_INPUT}: float32 (batch, 3, height, width), RGB in [0, 1]",
         "output": f"{ONNX_OUTPUT}: float32, same shape, in [0, 1]",
     }
+    log_gain = float(getattr(module, "exposure_log_gain", 0.0))
+    if log_gain:
+        meta["exposure"] = f"{log_gain / math.log(2.0):+g} stops"
+    return meta
 
 
 def _require(name: str) -> Any:
@@ -575,6 +589,7 @@ def export_onnx(
     verify: bool = True,
     sizes: Sequence[tuple[int, int]] = VERIFY_SIZES,
     atol: float = DEFAULT_ATOL,
+    exposure: float | None = None,
 ) -> ExportResult:
     """Write an enhancer as an ONNX file with dynamic batch, height and width.
 
@@ -593,6 +608,9 @@ def export_onnx(
             ``atol``.
         sizes: ``(height, width)`` of the verification images.
         atol: largest accepted difference.
+        exposure: write the model with this exposure correction in stops (models with an
+            ``exposure`` setting, such as :class:`~pyisp_contrast.models.GuidedGainEnhancer`; a
+            model passed in keeps its own); ``None`` keeps the model's. Recorded in the metadata.
 
     Returns:
         :class:`ExportResult` with the measured differences.
@@ -606,7 +624,7 @@ def export_onnx(
     sizes = _check_sizes(sizes)
     onnx = _require("onnx")
     ort = _require("onnxruntime") if verify else None
-    module, reference, path = _prepare(model_or_name, path)
+    module, reference, path = _prepare(model_or_name, path, exposure)
     example = next(_verify_inputs([(67, 93)]))  # unlike every verification size
     dynamic = {0: "batch", 2: "height", 3: "width"}
     with _written_atomically(path) as tmp:
@@ -656,6 +674,7 @@ def export_torchscript(
     verify: bool = True,
     sizes: Sequence[tuple[int, int]] = VERIFY_SIZES,
     atol: float = DEFAULT_ATOL,
+    exposure: float | None = None,
 ) -> ExportResult:
     """Write an enhancer as a TorchScript file (``torch.jit.script``, any batch and image size).
 
@@ -670,6 +689,7 @@ def export_torchscript(
             :class:`VerificationError` if it differs by more than ``atol``.
         sizes: ``(height, width)`` of the verification images.
         atol: largest accepted difference.
+        exposure: as :func:`export_onnx`.
 
     Returns:
         :class:`ExportResult` with the measured differences.
@@ -684,7 +704,7 @@ def export_torchscript(
         True
     """
     sizes = _check_sizes(sizes)
-    module, reference, path = _prepare(model_or_name, path)
+    module, reference, path = _prepare(model_or_name, path, exposure)
     meta = json.dumps(_metadata(module, model_or_name, "torchscript"))
     with _written_atomically(path) as tmp, _torch_export_warnings():
         scripted = torch.jit.script(module)

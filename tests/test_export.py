@@ -220,3 +220,14 @@ def test_verification_reports_a_fixed_output_size() -> None:
 
     with pytest.raises(VerificationError, match="its size is not dynamic"):
         export._compare(run, net, [(200, 300), (333, 257)], TOL, "ONNX")
+
+
+def test_exposure_argument_leaves_the_callers_model_alone(tmp_path) -> None:
+    net = GuidedGainEnhancer(channels=4, working_side=16).eval()
+    result = export_torchscript(net, tmp_path / "e.pt", sizes=[(40, 60)], exposure=-1.0)
+    assert result.max_abs_diff[(40, 60)] <= 1e-4  # verified against the model at -1 stop
+    assert net.exposure == 0.0
+    with pytest.raises(ValueError, match="exposure"):
+        export_torchscript(net, tmp_path / "f.pt", exposure=4.0)
+    with pytest.raises(ValueError, match="FastCurveEstimator has none"):
+        export_torchscript(FastCurveEstimator(channels=4), tmp_path / "g.pt", exposure=1.0)

@@ -63,6 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="weights file or shipped name (default: the task's, e.g. pie-physics)",
     )
     p.add_argument(
+        "--exposure",
+        type=float,
+        default=None,
+        metavar="STOPS",
+        help="bake in an exposure correction, as enhance --exposure (pie-physics)",
+    )
+    p.add_argument(
         "--opset", type=int, default=17, metavar="N", help="ONNX opset, >= 17 (default: 17)"
     )
     p.add_argument(
@@ -120,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_output(out, args.overwrite, ".onnx" if args.format == "onnx" else ".pt")
     if problem:
         return _error(problem)
-    options = {"verify": not args.no_verify}
+    options = {"verify": not args.no_verify, "exposure": args.exposure}
     try:
         if args.format == "onnx":
             result = export.export_onnx(weights, out, opset=args.opset, **options)

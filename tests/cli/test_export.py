@@ -4,6 +4,7 @@ the ``export`` extra, are tested in ``tests/test_export_onnx.py``.)"""
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 
@@ -117,3 +118,28 @@ def test_failed_check_exits_1(tmp_path, capsys, monkeypatch) -> None:
     assert main(["export", "--format", "torchscript", "-o", str(out)]) == 1
     assert f"{out} was written, but the exported" in capsys.readouterr().err
     assert out.is_file()  # left for inspection
+
+
+def test_exposure_is_baked_in_and_recorded(tmp_path, capsys) -> None:
+    """``--exposure``: the file equals the model with that setting (verified at export), its
+    metadata says so, and it is brighter than the plain export; models without it are refused."""
+    from pyisp_contrast.models import load_pretrained
+
+    plain, up = tmp_path / "plain.pt", tmp_path / "up.pt"
+    assert main(["export", "--format", "torchscript", "-q", "-o", str(plain)]) == 0
+    assert main(["export", "--format", "torchscript", "-q", "--exposure", "1", "-o", str(up)]) == 0
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(0)) * 0.2
+    model = load_pretrained("pie-physics")
+    model.exposure = 1.0
+    torch.testing.assert_close(_load(up)(x), model.enhance(x), atol=1e-4, rtol=0)
+    assert float(_load(up)(x).mean()) > float(_load(plain)(x).mean())
+    extra = {"pyisp_contrast.json": ""}
+    with warnings.catch_warnings():  # torch 2.13 deprecates torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.load(str(up), _extra_files=extra)
+    assert json.loads(extra["pyisp_contrast.json"])["exposure"] == "+1 stops"
+    _fails(["--format", "torchscript", "--exposure", "9", "-o", str(tmp_path / "x.pt")],
+           capsys, "exposure")  # fmt: skip
+    _fails(["--format", "torchscript", "--task", "derain", "--exposure", "1",
+            "-o", str(tmp_path / "y.pt")], capsys, "Derainer has none")  # fmt: skip
+    assert not (tmp_path / "x.pt").exists() and not (tmp_path / "y.pt").exists()
