@@ -97,14 +97,12 @@ def clahe_baseline(x: torch.Tensor) -> torch.Tensor:
 def _model_method(
     weights: str, device: torch.device, exposure: float | None = None
 ) -> Callable | None:
-    from pyisp_contrast.models import load_pretrained
+    from pyisp_contrast.models import load_pretrained, set_exposure
 
     try:
         model = load_pretrained(weights, device=device)
         if exposure is not None:
-            if not hasattr(model, "exposure"):
-                raise ValueError(f"{type(model).__name__} has no exposure setting")
-            model.exposure = exposure
+            set_exposure(model, exposure)
     except (OSError, ValueError) as exc:
         print(f"skipping {weights!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return None

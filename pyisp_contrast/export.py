@@ -526,13 +526,11 @@ def _prepare(
 ) -> tuple[nn.Module, nn.Module, Path]:
     net = _resolve(model_or_name)
     if exposure is not None:
-        if not hasattr(net, "exposure"):
-            raise ValueError(
-                f"`exposure` needs a model with an exposure setting, such as pie-physics; a "
-                f"{type(net).__name__} has none."
-            )
-        net = copy.deepcopy(net)  # the caller's model keeps its own setting
-        net.exposure = exposure
+        from pyisp_contrast.models import set_exposure
+
+        if hasattr(net, "exposure"):
+            net = copy.deepcopy(net)  # the caller's model keeps its own setting
+        set_exposure(net, exposure)
     module = inference_module(net)
     reference = copy.deepcopy(net).float().cpu().eval()
     path = Path(path)

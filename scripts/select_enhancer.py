@@ -162,14 +162,13 @@ def main() -> None:
     cols.append("ev0_psnr")
     print(f"{'weights':60s} " + " ".join(f"{c:>14s}" for c in cols))
     results = {}
+    shipped = None if a.inference_from is None else load_pretrained(a.inference_from).config
 
     def load(w: str):
         model = load_pretrained(w)
-        if a.inference_from is not None and w != a.inference_from:
-            shipped = load_pretrained(a.inference_from).config
-            if set(INFERENCE_SETTINGS) <= set(model.config):
-                for key in INFERENCE_SETTINGS:
-                    setattr(model, key, shipped[key])
+        if shipped is not None and set(INFERENCE_SETTINGS) <= set(model.config):
+            for key in INFERENCE_SETTINGS:
+                setattr(model, key, shipped[key])
         return model
 
     for w in a.weights:

@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         terminate_raises,
     )
     from pyisp_contrast.core.io import HEIF_INSTALL_HINT, HEIF_SUFFIXES, find_images
-    from pyisp_contrast.models import load_pretrained
+    from pyisp_contrast.models import load_pretrained, set_exposure
     from pyisp_contrast.video import VIDEO_INSTALL_HINT, VIDEO_SUFFIXES
 
     def error(msg: str) -> None:
@@ -334,16 +334,10 @@ def run(args: argparse.Namespace) -> int:
     # hash is of the weights as shipped; --exposure is recorded with the options.
     model_hash = provenance.model_sha256(model)
     if args.exposure is not None:
-        if not hasattr(model, "exposure"):
-            error(
-                f"--exposure needs a model with an exposure setting, such as pie-physics; "
-                f"{args.weights} ({type(model).__name__}) has none"
-            )
-            return 2
         try:
-            model.exposure = args.exposure
+            set_exposure(model, args.exposure)
         except (TypeError, ValueError) as exc:
-            error(f"--exposure: {exc}")
+            error(f"--exposure with {args.weights}: {exc}")
             return 2
     settings = {}
     plan = []

@@ -39,6 +39,7 @@ __all__ = [
     "available_weights",
     "load_pretrained",
     "save_pretrained",
+    "set_exposure",
     "weights_info",
 ]
 
@@ -220,6 +221,36 @@ def load_pretrained(
     if device is not None:
         model.to(_check_device(device))
     return model
+
+
+def set_exposure(model: nn.Module, stops: float) -> None:
+    """Set a low-light model's exposure correction (``model.exposure``), in stops.
+
+    One place for the check that the model has the setting (the CLI's ``--exposure``, the
+    exporters and the quality benchmark call it): setting the attribute on another model would
+    silently do nothing.
+
+    Raises:
+        ValueError: the model has no exposure setting, or ``stops`` is out of its range.
+        TypeError: ``stops`` is not a number.
+
+    Example:
+        >>> from pyisp_contrast.models import FastCurveEstimator, GuidedGainEnhancer
+        >>> net = GuidedGainEnhancer(channels=4)
+        >>> set_exposure(net, 0.5)
+        >>> net.exposure
+        0.5
+        >>> set_exposure(FastCurveEstimator(), 1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `exposure` needs a model with an exposure setting, such as pie-physics; a FastCurveEstimator has none.
+    """
+    if not hasattr(model, "exposure"):
+        raise ValueError(
+            "`exposure` needs a model with an exposure setting, such as pie-physics; a "
+            f"{type(model).__name__} has none."
+        )
+    model.exposure = stops
 
 
 def _check_device(device: str | torch.device) -> torch.device:

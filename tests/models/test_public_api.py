@@ -11,6 +11,7 @@ EXPECTED = {
     "available_weights",
     "load_pretrained",
     "save_pretrained",
+    "set_exposure",
     "CurveEstimator",
     "CurveOutput",
     "FastCurveEstimator",
