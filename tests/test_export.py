@@ -70,6 +70,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         GuidedGainEnhancer(channels=4, working_side=16, block=3, radius=1),
         GuidedGainEnhancer(channels=4, block=1, radius=0),
         GuidedGainEnhancer(channels=4, working_side=16, order_preserving=True, exposure=1.5),
+        GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0),  # a strength per photo
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -78,6 +79,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-block3",
         "gain-block1",
         "gain-exposure",
+        "gain-denoise-nsr",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

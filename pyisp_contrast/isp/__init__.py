@@ -9,6 +9,7 @@
 - :mod:`~pyisp_contrast.isp.degrade`: physics-based low light, haze and rain synthesis (the haze
   model's defaults, :data:`HAZE_DEFAULTS`, are shared with the haze bag).
 - :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
+- :mod:`~pyisp_contrast.isp.noise`: how noisy a photo is (Immerkær's estimator), one number per image.
 - :mod:`~pyisp_contrast.isp.order`: isotonic fits that keep lightness order (brighter regions stay
   brighter after a regional gain).
 """
@@ -99,6 +100,7 @@ from .denoise import (
     guided_coefficients,
     upsample_cells,
 )
+from .noise import noise_sigma, noise_to_signal
 from .order import isotonic_fit, order_preserving_gain
 
 __all__ = [
@@ -166,6 +168,8 @@ __all__ = [
     "log_curve",
     "low_light",
     "luma",
+    "noise_sigma",
+    "noise_to_signal",
     "order_preserving_gain",
     "pie_families",
     "rain",

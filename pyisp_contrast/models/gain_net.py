@@ -47,6 +47,7 @@ from pyisp_contrast.core.checks import (
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
+from pyisp_contrast.isp.noise import grey_noise_sigma
 from pyisp_contrast.isp.order import order_preserving_gain
 from pyisp_contrast.models.curve_net import CurveOutput
 
@@ -60,6 +61,9 @@ LOG_EPS_MIN, LOG_EPS_MAX = -16.0, -4.0
 EXPOSURE_LIMIT = 3.0
 #: Smallest value the colour ratio divides by.
 V_FLOOR = 1e-4
+#: ``denoise_nsr``: the weakest denoiser strength (a fraction of ``eps``), and the smallest mean
+#: grey level the noise-to-signal ratio divides by.
+DENOISE_FLOOR, NSR_MEAN_FLOOR = 1e-4, 1e-3
 #: ``order_preserving``: bins of log light in the isotonic fit, and the smallest light it sees.
 ORDER_BINS, ORDER_FLOOR = 64, 1e-4
 
@@ -170,6 +174,12 @@ class GuidedGainEnhancer(nn.Module):
             come out one stop brighter while white stays white (the rational curve's end points
             are fixed); ``0`` (the default) is the network's own choice. Set at inference, like
             ``denoise_scale``; also an attribute (``model.exposure = 0.5``), checked when set.
+        denoise_nsr: ``None`` (one denoiser strength for every photo), or a noise-to-signal ratio
+            ``> 0`` at and above which the denoiser works at full strength: a photo whose ratio
+            ``r`` (:func:`~pyisp_contrast.isp.noise.noise_to_signal` of the input) is lower gets
+            its ``eps`` multiplied by ``r / denoise_nsr`` (at least ``1e-4``), so a clean photo
+            keeps its texture and a noisy dark one is denoised. Set at inference, like
+            ``denoise_scale`` (which still multiplies ``eps``); also an attribute, checked when set.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -195,6 +205,7 @@ class GuidedGainEnhancer(nn.Module):
         denoise_scale: float = 1.0,
         order_preserving: bool = False,
         exposure: float = 0.0,
+        denoise_nsr: float | None = None,
     ) -> None:
         super().__init__()
         self.exposure = exposure
@@ -202,6 +213,7 @@ class GuidedGainEnhancer(nn.Module):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
         self.order_preserving = order_preserving
         self.denoise_scale = check_float(denoise_scale, "denoise_scale", 0.0, low_open=True)
+        self.denoise_nsr = denoise_nsr
         self.channels = check_int(channels, "channels", 1)
         self.working_side = check_int(working_side, "working_side", 8)
         self.block = check_int(block, "block", 1)
@@ -230,6 +242,7 @@ class GuidedGainEnhancer(nn.Module):
             "denoise_scale": self.denoise_scale,
             "order_preserving": self.order_preserving,
             "exposure": self.exposure,
+            "denoise_nsr": self.denoise_nsr,
         }
 
     @property
@@ -243,6 +256,17 @@ class GuidedGainEnhancer(nn.Module):
             check_float(value, "exposure", -EXPOSURE_LIMIT, EXPOSURE_LIMIT, hint="in stops")
         )
 
+    @property
+    def denoise_nsr(self) -> float | None:
+        """The noise-to-signal ratio of full denoiser strength, or ``None`` (class arguments)."""
+        return self._denoise_nsr
+
+    @denoise_nsr.setter
+    def denoise_nsr(self, value: float | None) -> None:
+        self._denoise_nsr = check_float(
+            value, "denoise_nsr", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
+        )
+
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
         s = min(1.0, self.working_side / max(h, w))
         return max(1, round(h * s)), max(1, round(w * s))
@@ -251,7 +275,8 @@ class GuidedGainEnhancer(nn.Module):
         """``(stats, log_gain, log_eps)``: the guided filter's cell statistics and the two maps.
 
         ``stats`` is :func:`~pyisp_contrast.isp.denoise.block_statistics` of ``x`` ``(B, 8, h, w)``;
-        ``log_gain`` and ``log_eps`` are ``(B, 1, h', w')`` at the network's working size. With
+        ``log_gain`` and ``log_eps`` are ``(B, 1, h', w')`` at the network's working size (``log_eps``
+        includes the per-photo strength of ``denoise_nsr``, not ``denoise_scale``). With
         :meth:`apply_maps` this splits :meth:`enhance` in two, e.g. to smooth the maps over the
         frames of a video. No checks: ``x`` is ``(B, 3, H, W)`` in the model's dtype.
         """
@@ -273,7 +298,20 @@ class GuidedGainEnhancer(nn.Module):
             log_gain = (log_gain + self.exposure * math.log(2.0)).clamp(LOG_GAIN_MIN, LOG_GAIN_MAX)
         if self.order_preserving:
             log_gain = self.order_gain(feats[:, :3], log_gain)
+        if self.denoise_nsr is not None:
+            log_eps = log_eps + self.denoise_strength(guide).log().view(-1, 1, 1, 1)
         return stats, log_gain, log_eps
+
+    def denoise_strength(self, grey: Tensor) -> Tensor:
+        """``(B,)``: the fraction of ``eps`` that ``denoise_nsr`` keeps for each photo (1 without it).
+
+        ``grey`` is the photos' grey level ``(B, 1, H, W)`` (the mean of the channels); photos of
+        fewer than 3 x 3 pixels (nothing to estimate the noise on) keep the full strength.
+        """
+        if self.denoise_nsr is None or min(grey.shape[-2:]) < 3:
+            return grey.new_ones(grey.shape[0])
+        mean = grey.mean((1, 2, 3)).clamp_min(NSR_MEAN_FLOOR)
+        return (grey_noise_sigma(grey) / mean / self.denoise_nsr).clamp(DENOISE_FLOOR, 1.0)
 
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:

@@ -36,7 +36,9 @@ BAGS = {
 
 ORDER = {"isotonic_fit", "order_preserving_gain"}
 
-EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER
+NOISE = {"noise_sigma", "noise_to_signal"}
+
+EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER | NOISE
 
 
 def test_expected_names_are_exported() -> None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pyisp_contrast.isp import noise_to_signal
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.models import load_pretrained, save_pretrained
 from pyisp_contrast.models.gain_net import GuidedGainEnhancer
@@ -105,6 +106,67 @@ def test_denoise_scale_scales_eps_and_is_saved(tmp_path, net: GuidedGainEnhancer
     assert load_pretrained(tmp_path / "w.pt").denoise_scale == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="denoise_scale"):
         GuidedGainEnhancer(denoise_scale=0.0)
+
+
+def _with(net: GuidedGainEnhancer, **settings) -> GuidedGainEnhancer:
+    model = GuidedGainEnhancer(**{**net.config, **settings})
+    model.load_state_dict(net.state_dict())
+    return model.eval()
+
+
+def test_denoise_nsr_is_the_per_photo_denoise_scale(net: GuidedGainEnhancer) -> None:
+    """With ``denoise_nsr``, a photo is enhanced as with ``denoise_scale`` = its strength."""
+    g = torch.Generator().manual_seed(7)
+    clean = 0.05 + 0.3 * torch.linspace(0, 1, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48)
+    noisy = (clean + 0.02 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    adaptive = _with(net, denoise_nsr=0.05)
+    for x in (clean.contiguous(), noisy):
+        strength = float(adaptive.denoise_strength(x.mean(1, keepdim=True)))
+        expected = min(1.0, max(1e-4, float(noise_to_signal(x)) / 0.05))
+        assert strength == pytest.approx(expected, rel=1e-5)
+        fixed = _with(net, denoise_scale=strength)
+        torch.testing.assert_close(adaptive.enhance(x), fixed.enhance(x), atol=2e-6, rtol=1e-5)
+    # the noise-free ramp gets the floor, the noisy photo the full strength
+    assert float(adaptive.denoise_strength(clean.mean(1, keepdim=True))) == pytest.approx(1e-4)
+    assert float(adaptive.denoise_strength(noisy.mean(1, keepdim=True))) == 1.0
+
+
+def test_denoise_nsr_acts_per_photo_in_a_batch(net: GuidedGainEnhancer) -> None:
+    g = torch.Generator().manual_seed(8)
+    x = torch.rand(3, 3, 40, 40, generator=g) * torch.tensor([0.05, 0.3, 0.9]).view(3, 1, 1, 1)
+    adaptive = _with(net, denoise_nsr=1.0)
+    batch = adaptive.enhance(x)
+    for i in range(3):
+        torch.testing.assert_close(batch[i], adaptive.enhance(x[i]), atol=5e-5, rtol=1e-4)
+
+
+def test_denoise_nsr_none_is_one_strength_and_the_setting_is_saved_and_checked(
+    tmp_path, net: GuidedGainEnhancer
+) -> None:
+    x = torch.rand(1, 3, 30, 30, generator=torch.Generator().manual_seed(9)) * 0.2
+    assert net.denoise_nsr is None
+    torch.testing.assert_close(net.denoise_strength(x.mean(1, keepdim=True)), torch.ones(1))
+    adaptive = _with(net, denoise_nsr=0.5)
+    save_pretrained(adaptive, tmp_path / "w.pt")
+    loaded = load_pretrained(tmp_path / "w.pt")
+    assert loaded.denoise_nsr == 0.5
+    torch.testing.assert_close(loaded.enhance(x), adaptive.enhance(x))
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="denoise_nsr"):
+            GuidedGainEnhancer(denoise_nsr=bad)
+    with pytest.raises(TypeError, match="denoise_nsr"):
+        adaptive.denoise_nsr = "0.5"
+    adaptive.denoise_nsr = None  # off again
+    torch.testing.assert_close(adaptive.enhance(x), net.enhance(x))
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 7), (3, 3)])
+def test_denoise_nsr_on_photos_too_small_to_estimate(net: GuidedGainEnhancer, size) -> None:
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(10)) * 0.3
+    y = _with(net, denoise_nsr=0.5).enhance(x)
+    assert torch.isfinite(y).all()
+    if min(size) < 3:  # nothing to estimate on: the full strength, as without the setting
+        torch.testing.assert_close(y, net.enhance(x))
 
 
 def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
