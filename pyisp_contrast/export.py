@@ -46,9 +46,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_int
-from pyisp_contrast.isp.noise import grey_noise_sigma
 from pyisp_contrast.isp.order import _order_preserving_gain
 from pyisp_contrast.models.curve_net import DCEBody
+from pyisp_contrast.models.gain_net import nsr_denoise_strength
 
 __all__ = [
     "VERIFY_SIZES",
@@ -216,8 +216,6 @@ class _GuidedGainInference(nn.Module):
         self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
         nsr = getattr(net, "denoise_nsr", None)
         self.denoise_nsr: float = 0.0 if nsr is None else float(nsr)  # 0: one strength for all
-        self.denoise_floor: float = float(gain_net.DENOISE_FLOOR)
-        self.nsr_mean_floor: float = float(gain_net.NSR_MEAN_FLOOR)
         self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
@@ -266,9 +264,7 @@ class _GuidedGainInference(nn.Module):
         low = _spatial_size(raw)
         eps = _bilinear_resize(torch.exp(log_eps), low, cells, cells) * self.denoise_scale
         if self.denoise_nsr > 0.0:  # GuidedGainEnhancer.denoise_strength, per photo
-            mean = guide.mean((1, 2, 3)).clamp_min(self.nsr_mean_floor)
-            ratio = grey_noise_sigma(guide) / mean / self.denoise_nsr
-            eps = eps * ratio.clamp(self.denoise_floor, 1.0).view(-1, 1, 1, 1)
+            eps = eps * nsr_denoise_strength(guide, self.denoise_nsr).view(-1, 1, 1, 1)
         # The guided filter's coefficients (pyisp_contrast.isp.denoise.guided_coefficients).
         c = 3  # colour channels (a constant, so the graph's shapes stay known)
         m = _box(stats, self.radius)

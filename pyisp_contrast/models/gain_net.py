@@ -51,7 +51,7 @@ from pyisp_contrast.isp.noise import grey_noise_sigma
 from pyisp_contrast.isp.order import order_preserving_gain
 from pyisp_contrast.models.curve_net import CurveOutput
 
-__all__ = ["GuidedGainEnhancer"]
+__all__ = ["GuidedGainEnhancer", "nsr_denoise_strength"]
 
 #: log-gain range: gains from about 1/3 (darken blown regions a little) to about 400 (EV +8.6).
 LOG_GAIN_MIN, LOG_GAIN_MAX = -1.0, 6.0
@@ -71,6 +71,20 @@ ORDER_BINS, ORDER_FLOOR = 64, 1e-4
 def _bounded(raw: Tensor, lo: float, hi: float) -> Tensor:
     """Map ``raw`` smoothly onto ``(lo, hi)`` (a scaled tanh; 0 maps to the middle)."""
     return lo + (hi - lo) * 0.5 * (torch.tanh(raw) + 1.0)
+
+
+def nsr_denoise_strength(
+    grey: Tensor, nsr: float, floor: float = DENOISE_FLOOR, mean_floor: float = NSR_MEAN_FLOOR
+) -> Tensor:
+    """``(B,)``: ``min(1, r / nsr)``, at least ``floor``, ``r`` each photo's noise-to-signal ratio.
+
+    ``r`` is :func:`~pyisp_contrast.isp.noise.noise_to_signal` of the grey level ``grey``
+    ``(B, 1, H, W)`` (at least 3 x 3 pixels; no checks). The per-photo denoiser strength of
+    :class:`GuidedGainEnhancer` (``denoise_nsr``) and of its exported files; compiles with
+    ``torch.jit.script``.
+    """
+    mean = grey.mean((1, 2, 3)).clamp_min(mean_floor)
+    return (grey_noise_sigma(grey) / mean / nsr).clamp(floor, 1.0)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -310,8 +324,7 @@ class GuidedGainEnhancer(nn.Module):
         """
         if self.denoise_nsr is None or min(grey.shape[-2:]) < 3:
             return grey.new_ones(grey.shape[0])
-        mean = grey.mean((1, 2, 3)).clamp_min(NSR_MEAN_FLOOR)
-        return (grey_noise_sigma(grey) / mean / self.denoise_nsr).clamp(DENOISE_FLOOR, 1.0)
+        return nsr_denoise_strength(grey, self.denoise_nsr)
 
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:
