@@ -216,6 +216,7 @@ class _GuidedGainInference(nn.Module):
         self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
         nsr = getattr(net, "denoise_nsr", None)
         self.denoise_nsr: float = 0.0 if nsr is None else float(nsr)  # 0: one strength for all
+        self.denoise_knee: float = float(getattr(net, "denoise_knee", None) or 0.0)  # 0: none
         self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
@@ -264,7 +265,8 @@ class _GuidedGainInference(nn.Module):
         low = _spatial_size(raw)
         eps = _bilinear_resize(torch.exp(log_eps), low, cells, cells) * self.denoise_scale
         if self.denoise_nsr > 0.0:  # GuidedGainEnhancer.denoise_strength, per photo
-            eps = eps * nsr_denoise_strength(guide, self.denoise_nsr).view(-1, 1, 1, 1)
+            strength = nsr_denoise_strength(guide, self.denoise_nsr, self.denoise_knee)
+            eps = eps * strength.view(-1, 1, 1, 1)
         # The guided filter's coefficients (pyisp_contrast.isp.denoise.guided_coefficients).
         c = 3  # colour channels (a constant, so the graph's shapes stay known)
         m = _box(stats, self.radius)

@@ -70,7 +70,7 @@ BACKLIT = {
 }
 #: Settings of :class:`~pyisp_contrast.models.GuidedGainEnhancer` that act at inference only
 #: (no retraining): ``--inference-from`` copies them from a shipped model onto each checkpoint.
-INFERENCE_SETTINGS = ("radius", "denoise_scale", "order_preserving", "denoise_nsr")
+INFERENCE_SETTINGS = ("radius", "denoise_scale", "order_preserving", "denoise_nsr", "denoise_knee")
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -71,6 +71,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         GuidedGainEnhancer(channels=4, block=1, radius=0),
         GuidedGainEnhancer(channels=4, working_side=16, order_preserving=True, exposure=1.5),
         GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0),  # a strength per photo
+        GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0, denoise_knee=0.05),
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -80,6 +81,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-block1",
         "gain-exposure",
         "gain-denoise-nsr",
+        "gain-denoise-knee",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

@@ -64,6 +64,8 @@ V_FLOOR = 1e-4
 #: ``denoise_nsr``: the weakest denoiser strength (a fraction of ``eps``), and the smallest mean
 #: grey level the noise-to-signal ratio divides by.
 DENOISE_FLOOR, NSR_MEAN_FLOOR = 1e-4, 1e-3
+#: ``denoise_knee``: above the knee the strength grows with this power of the ratio.
+KNEE_POWER = 3.0
 #: ``order_preserving``: bins of log light in the isotonic fit, and the smallest light it sees.
 ORDER_BINS, ORDER_FLOOR = 64, 1e-4
 
@@ -74,17 +76,26 @@ def _bounded(raw: Tensor, lo: float, hi: float) -> Tensor:
 
 
 def nsr_denoise_strength(
-    grey: Tensor, nsr: float, floor: float = DENOISE_FLOOR, mean_floor: float = NSR_MEAN_FLOOR
+    grey: Tensor,
+    nsr: float,
+    knee: float = 0.0,
+    power: float = KNEE_POWER,
+    floor: float = DENOISE_FLOOR,
+    mean_floor: float = NSR_MEAN_FLOOR,
 ) -> Tensor:
-    """``(B,)``: ``min(1, r / nsr)``, at least ``floor``, ``r`` each photo's noise-to-signal ratio.
+    """``(B,)``: each photo's denoiser strength from its noise-to-signal ratio ``r``.
 
-    ``r`` is :func:`~pyisp_contrast.isp.noise.noise_to_signal` of the grey level ``grey``
-    ``(B, 1, H, W)`` (at least 3 x 3 pixels; no checks). The per-photo denoiser strength of
-    :class:`GuidedGainEnhancer` (``denoise_nsr``) and of its exported files; compiles with
-    ``torch.jit.script``.
+    ``r / nsr`` up to ``r = knee``, ``(knee / nsr) (r / knee)^power`` above it (no knee when
+    ``knee`` is 0), clipped to ``[floor, 1]``. ``r`` is :func:`~pyisp_contrast.isp.noise.noise_to_signal` of
+    the grey level ``grey`` ``(B, 1, H, W)`` (at least 3 x 3 pixels; no checks). The per-photo
+    strength of :class:`GuidedGainEnhancer` (``denoise_nsr``, ``denoise_knee``) and of its exported
+    files; compiles with ``torch.jit.script``.
     """
-    mean = grey.mean((1, 2, 3)).clamp_min(mean_floor)
-    return (grey_noise_sigma(grey) / mean / nsr).clamp(floor, 1.0)
+    r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
+    strength = r / nsr
+    if knee > 0.0:
+        strength = torch.where(r <= knee, strength, (knee / nsr) * (r / knee) ** power)
+    return strength.clamp(floor, 1.0)
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -194,6 +205,11 @@ class GuidedGainEnhancer(nn.Module):
             its ``eps`` multiplied by ``r / denoise_nsr`` (at least ``1e-4``), so a clean photo
             keeps its texture and a noisy dark one is denoised. Set at inference, like
             ``denoise_scale`` (which still multiplies ``eps``); also an attribute, checked when set.
+        denoise_knee: with ``denoise_nsr``, ``None`` (the strength grows in proportion to ``r``
+            up to 1), or a ratio ``> 0`` above which it grows with the cube of ``r`` instead
+            (:func:`nsr_denoise_strength`): photos noisier than the ones the proportional rule
+            was calibrated on reach full strength sooner. Set at inference; an attribute, checked
+            when set.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -220,6 +236,7 @@ class GuidedGainEnhancer(nn.Module):
         order_preserving: bool = False,
         exposure: float = 0.0,
         denoise_nsr: float | None = None,
+        denoise_knee: float | None = None,
     ) -> None:
         super().__init__()
         self.exposure = exposure
@@ -228,6 +245,7 @@ class GuidedGainEnhancer(nn.Module):
         self.order_preserving = order_preserving
         self.denoise_scale = check_float(denoise_scale, "denoise_scale", 0.0, low_open=True)
         self.denoise_nsr = denoise_nsr
+        self.denoise_knee = denoise_knee
         self.channels = check_int(channels, "channels", 1)
         self.working_side = check_int(working_side, "working_side", 8)
         self.block = check_int(block, "block", 1)
@@ -257,6 +275,7 @@ class GuidedGainEnhancer(nn.Module):
             "order_preserving": self.order_preserving,
             "exposure": self.exposure,
             "denoise_nsr": self.denoise_nsr,
+            "denoise_knee": self.denoise_knee,
         }
 
     @property
@@ -279,6 +298,17 @@ class GuidedGainEnhancer(nn.Module):
     def denoise_nsr(self, value: float | None) -> None:
         self._denoise_nsr = check_float(
             value, "denoise_nsr", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
+        )
+
+    @property
+    def denoise_knee(self) -> float | None:
+        """The ratio above which the per-photo strength grows faster, or ``None`` (class arguments)."""
+        return self._denoise_knee
+
+    @denoise_knee.setter
+    def denoise_knee(self, value: float | None) -> None:
+        self._denoise_knee = check_float(
+            value, "denoise_knee", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
         )
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
@@ -317,14 +347,14 @@ class GuidedGainEnhancer(nn.Module):
         return stats, log_gain, log_eps
 
     def denoise_strength(self, grey: Tensor) -> Tensor:
-        """``(B,)``: the fraction of ``eps`` that ``denoise_nsr`` keeps for each photo (1 without it).
+        """``(B,)``: the fraction of ``eps`` kept for each photo (1 without ``denoise_nsr``).
 
         ``grey`` is the photos' grey level ``(B, 1, H, W)`` (the mean of the channels); photos of
         fewer than 3 x 3 pixels (nothing to estimate the noise on) keep the full strength.
         """
         if self.denoise_nsr is None or min(grey.shape[-2:]) < 3:
             return grey.new_ones(grey.shape[0])
-        return nsr_denoise_strength(grey, self.denoise_nsr)
+        return nsr_denoise_strength(grey, self.denoise_nsr, self.denoise_knee or 0.0)
 
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyisp_contrast.isp import noise_to_signal
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.models import load_pretrained, save_pretrained
-from pyisp_contrast.models.gain_net import GuidedGainEnhancer
+from pyisp_contrast.models.gain_net import GuidedGainEnhancer, nsr_denoise_strength
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +160,64 @@ def test_denoise_nsr_none_is_one_strength_and_the_setting_is_saved_and_checked(
         adaptive.denoise_nsr = "0.5"
     adaptive.denoise_nsr = None  # off again
     torch.testing.assert_close(adaptive.enhance(x), net.enhance(x))
+
+
+def _grey_with_ratio(ratios: list[float]) -> torch.Tensor:
+    """Grey images whose noise-to-signal ratios are about ``ratios`` (white noise on 0.3, clipped
+    to [0, 1])."""
+    g = torch.Generator().manual_seed(11)
+    noise = torch.randn(len(ratios), 1, 64, 64, generator=g, dtype=torch.float64)
+    return (0.3 + 0.3 * torch.tensor(ratios, dtype=torch.float64).view(-1, 1, 1, 1) * noise).clamp(
+        0, 1
+    )
+
+
+def test_denoise_knee_known_answer_and_continuity() -> None:
+    grey = _grey_with_ratio([0.02, 0.1, 0.2, 0.4, 0.9])
+    r = noise_to_signal(grey)
+    linear = nsr_denoise_strength(grey, 1.5)
+    torch.testing.assert_close(linear, (r / 1.5).clamp(1e-4, 1.0))
+    kneed = nsr_denoise_strength(grey, 1.5, 0.15)
+    expected = torch.where(r <= 0.15, r / 1.5, (0.15 / 1.5) * (r / 0.15) ** 3).clamp(1e-4, 1.0)
+    torch.testing.assert_close(kneed, expected)
+    assert bool((kneed[r > 0.15] > linear[r > 0.15]).all())  # noisier photos: stronger
+    torch.testing.assert_close(kneed[r <= 0.15], linear[r <= 0.15])
+    # continuous at the knee: just below and just above give the same strength
+    both = torch.tensor([0.15 * (1 - 1e-9), 0.15 * (1 + 1e-9)], dtype=torch.float64)
+    below, above = (0.15 / 1.5) * (both / 0.15) ** torch.tensor([1.0, 3.0], dtype=torch.float64)
+    assert float(above - below) == pytest.approx(0.0, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    nsr=st.floats(0.05, 3.0),
+    knee=st.one_of(st.just(0.0), st.floats(0.01, 1.0)),
+    ratios=st.lists(st.floats(0.0, 2.0), min_size=2, max_size=6),
+)
+def test_denoise_strength_rises_with_the_noise(nsr: float, knee: float, ratios) -> None:
+    grey = _grey_with_ratio(sorted(ratios))
+    r = noise_to_signal(grey)
+    order = torch.argsort(r)
+    s = nsr_denoise_strength(grey, nsr, knee)[order]
+    assert bool((s.diff() >= -1e-12).all())
+    assert float(s.min()) >= 1e-4 and float(s.max()) <= 1.0
+
+
+def test_denoise_knee_is_saved_checked_and_scriptable(tmp_path, net: GuidedGainEnhancer) -> None:
+    model = _with(net, denoise_nsr=1.5, denoise_knee=0.1)
+    x = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(12)) * 0.4
+    grey = x.mean(1, keepdim=True)
+    torch.testing.assert_close(model.denoise_strength(grey), nsr_denoise_strength(grey, 1.5, 0.1))
+    save_pretrained(model, tmp_path / "k.pt")
+    loaded = load_pretrained(tmp_path / "k.pt")
+    assert loaded.denoise_knee == 0.1
+    torch.testing.assert_close(loaded.enhance(x), model.enhance(x))
+    for bad in (0.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="denoise_knee"):
+            model.denoise_knee = bad
+    with pytest.warns(DeprecationWarning, match="jit"):
+        scripted = torch.jit.script(nsr_denoise_strength)
+    torch.testing.assert_close(scripted(grey, 1.5, 0.1), nsr_denoise_strength(grey, 1.5, 0.1))
 
 
 @pytest.mark.parametrize("size", [(1, 1), (2, 7), (3, 3)])
