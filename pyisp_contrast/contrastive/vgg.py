@@ -220,9 +220,16 @@ class VGG16Features(nn.Module):
             x = x.expand(-1, 3, -1, -1)
         if self.normalize_input:
             x = (x - self.mean.to(x)) / self.std.to(x)
+        channels_last = x.device.type == "cpu"
+        if channels_last:
+            # The CPU's convolutions (oneDNN) run about a quarter faster on channels-last input
+            # (benchmarks/bench_contrastive.py); the features are returned in the usual layout.
+            x = x.contiguous(memory_format=torch.channels_last)
         wanted = dict.fromkeys(self._indices)
         for i, module in enumerate(self.features):
             x = module(x)
             if i in wanted:
                 wanted[i] = x
+        if channels_last:
+            return [wanted[i].contiguous() for i in self._indices]
         return [wanted[i] for i in self._indices]

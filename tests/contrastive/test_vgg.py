@@ -145,3 +145,23 @@ def test_gradcheck_float64():
     ).double()
     x = torch.rand(1, 3, 2, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: vgg(t)[0], (x,), fast_mode=True)
+
+
+def test_cpu_channels_last_path_matches_the_usual_layout():
+    """On the CPU the layers run on channels-last input (faster); features and gradients are those
+    of the usual layout, and the features come back contiguous (``.view`` works on them)."""
+    gen = torch.Generator().manual_seed(3)  # float64, so that summation order does not show
+    state = {k: v.double() for k, v in _fake_torchvision_state(gen).items()}
+    vgg = VGG16Features(layers=("relu1_2", "relu2_2", "relu3_3"), weights=None).double()
+    vgg.load_state_dict({k: v for k, v in state.items() if k.startswith("features.")})
+    x = torch.rand(2, 3, 24, 20, generator=gen, dtype=torch.float64, requires_grad=True)
+    ref_x = x.detach().clone().requires_grad_()
+    feats = vgg(x)
+    ref = _reference_forward(state, ref_x, VGG16_LAYERS.index("relu3_3"))
+    for name, f in zip(("relu1_2", "relu2_2", "relu3_3"), feats):
+        assert f.is_contiguous()
+        f.view(f.shape[0], -1)
+        torch.testing.assert_close(f, ref[name])
+    sum(f.square().sum() for f in feats).backward()
+    sum(ref[n].square().sum() for n in ("relu1_2", "relu2_2", "relu3_3")).backward()
+    torch.testing.assert_close(x.grad, ref_x.grad)
