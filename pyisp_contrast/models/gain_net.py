@@ -86,10 +86,11 @@ def nsr_denoise_strength(
     """``(B,)``: each photo's denoiser strength from its noise-to-signal ratio ``r``.
 
     ``r / nsr`` up to ``r = knee``, ``(knee / nsr) (r / knee)^power`` above it (no knee when
-    ``knee`` is 0), clipped to ``[floor, 1]``. ``r`` is :func:`~pyisp_contrast.isp.noise.noise_to_signal` of
-    the grey level ``grey`` ``(B, 1, H, W)`` (at least 3 x 3 pixels; no checks). The per-photo
-    strength of :class:`GuidedGainEnhancer` (``denoise_nsr``, ``denoise_knee``) and of its exported
-    files; compiles with ``torch.jit.script``.
+    ``knee`` is 0), clipped to ``[floor, 1]``. ``r`` is
+    :func:`~pyisp_contrast.isp.noise.noise_to_signal` of the grey level ``grey`` ``(B, 1, H, W)``
+    (at least 3 x 3 pixels; no checks). The per-photo strength of :class:`GuidedGainEnhancer`
+    (``denoise_nsr``, ``denoise_knee``) and of its exported files; compiles with
+    ``torch.jit.script``.
     """
     r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
     strength = r / nsr
