@@ -9,7 +9,7 @@
   terms on physically synthesised pairs.
 - :mod:`~pyisp_contrast.models.dehaze` / :mod:`~pyisp_contrast.models.derain`: the dehazing and
   deraining compositions (:class:`Dehazer`, :class:`Derainer`).
-- :mod:`~pyisp_contrast.models.pretrained`: :func:`load_pretrained` / :func:`save_pretrained`, :func:`set_exposure`.
+- :mod:`~pyisp_contrast.models.pretrained`: :func:`load_pretrained` / :func:`save_pretrained`, :func:`set_exposure`, :func:`scale_denoiser`.
 - :mod:`~pyisp_contrast.models.registry`: one registry of models (:func:`register_model`,
   :func:`get_model`, :func:`list_models`); the bundled models are registered below.
 """
@@ -34,6 +34,7 @@ from pyisp_contrast.models.pretrained import (
     available_weights,
     load_pretrained,
     save_pretrained,
+    scale_denoiser,
     set_exposure,
     weights_info,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "load_pretrained",
     "register_model",
     "save_pretrained",
+    "scale_denoiser",
     "set_exposure",
     "weights_info",
 ]

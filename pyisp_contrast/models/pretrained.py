@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_plain_metadata
+from pyisp_contrast.core.checks import check_float, check_plain_metadata
 from pyisp_contrast.models.registry import ARCHITECTURE_VIEW, get_model_info, list_models
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "available_weights",
     "load_pretrained",
     "save_pretrained",
+    "scale_denoiser",
     "set_exposure",
     "weights_info",
 ]
@@ -251,6 +252,43 @@ def set_exposure(model: nn.Module, stops: float) -> None:
             f"{type(model).__name__} has none."
         )
     model.exposure = stops
+
+
+#: :func:`scale_denoiser`'s range: a factor this far either way of the model's own strength.
+DENOISE_FACTOR_LIMIT = 100.0
+
+
+def scale_denoiser(model: nn.Module, factor: float) -> None:
+    """Multiply a low-light model's denoiser strength (``model.denoise_scale``) by ``factor``.
+
+    ``factor`` 1 is the model's own strength, 4 denoises four times as hard (for photos noisier
+    than the model was calibrated on), 0.25 a quarter as hard (to keep more texture). The model's
+    per-photo rule (``denoise_nsr``) still applies on top. One place for the check that the model
+    has a denoiser (the CLI's ``--denoise`` calls it).
+
+    Raises:
+        ValueError: the model has no denoiser, or ``factor`` is outside [1/100, 100].
+        TypeError: ``factor`` is not a number.
+
+    Example:
+        >>> from pyisp_contrast.models import FastCurveEstimator, GuidedGainEnhancer
+        >>> net = GuidedGainEnhancer(channels=4, denoise_scale=0.5)
+        >>> scale_denoiser(net, 4)
+        >>> net.denoise_scale
+        2.0
+        >>> scale_denoiser(FastCurveEstimator(), 2.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `denoise` needs a model with a denoiser, such as pie-physics; a FastCurveEstimator has none.
+    """
+    if not hasattr(model, "denoise_scale"):
+        raise ValueError(
+            "`denoise` needs a model with a denoiser, such as pie-physics; a "
+            f"{type(model).__name__} has none."
+        )
+    limit = DENOISE_FACTOR_LIMIT
+    factor = check_float(factor, "denoise", 1 / limit, limit, hint="a factor on the model's own")
+    model.denoise_scale = model.denoise_scale * factor
 
 
 def _check_device(device: str | torch.device) -> torch.device:

@@ -491,3 +491,27 @@ def test_exposure_option_brightens_and_is_recorded(tmp_path, inputs, capsys):
     save_pretrained(FastCurveEstimator(), curves)
     assert _cli(src, "-o", tmp_path / "x", "--exposure", "1", "-q", weights=curves) == 2
     assert "has none" in capsys.readouterr().err
+
+
+def test_denoise_option_changes_the_strength_and_is_recorded(tmp_path, inputs, capsys):
+    """``--denoise`` multiplies the bundled default's denoiser strength: another output, recorded
+    in it; 1 is the model's own strength (the same job); bad values and models say so."""
+    src = inputs / "rgb.png"
+    base, strong = tmp_path / "base", tmp_path / "strong"
+    assert _cli(src, "-o", base, "-q") == 0
+    assert _cli(src, "-o", strong, "--denoise", "50", "-q") == 0
+    smooth, plain = read_image(strong / "rgb.png"), read_image(base / "rgb.png")
+    # harder denoising: less pixel-to-pixel variation
+    assert float(smooth.diff(dim=-1).abs().mean()) < float(plain.diff(dim=-1).abs().mean())
+    assert _record(strong / "rgb.png")["options"] == {"max_side": None, "denoise": 50.0}
+    capsys.readouterr()
+    assert _cli(src, "-o", base, "--denoise", "1") == 0  # the model's own strength: no new job
+    assert "1 already there" in capsys.readouterr().err
+    for bad in ("0", "1000", "nan"):
+        assert _cli(src, "-o", strong, "--denoise", bad, "-q") == 2
+        assert "--denoise" in capsys.readouterr().err
+    assert _record(strong / "rgb.png")["options"]["denoise"] == 50.0  # left as it was
+    curves = tmp_path / "c.pt"
+    save_pretrained(FastCurveEstimator(), curves)
+    assert _cli(src, "-o", tmp_path / "x", "--denoise", "2", "-q", weights=curves) == 2
+    assert "has none" in capsys.readouterr().err

@@ -11,6 +11,7 @@ EXPECTED = {
     "available_weights",
     "load_pretrained",
     "save_pretrained",
+    "scale_denoiser",
     "set_exposure",
     "CurveEstimator",
     "CurveOutput",
