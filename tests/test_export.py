@@ -100,6 +100,19 @@ def test_inference_module_follows_the_config(net: nn.Module) -> None:
         assert diff <= 1e-5, (shape, diff)
 
 
+def test_per_photo_denoiser_strength_on_photos_too_small_to_estimate() -> None:
+    """A side under 3 px: full strength, as the model does, not NaN (regression: the exported
+    files gave NaN there while the model branched on the size)."""
+    net = GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=0.5, denoise_knee=0.1)
+    module = inference_module(net.eval())
+    for shape in [(1, 1, 1), (2, 2, 9), (1, 9, 2), (1, 3, 3)]:
+        x = photo(*shape)
+        with torch.no_grad():
+            out, ref = module(x), net.enhance(x)
+        assert torch.isfinite(out).all(), shape
+        torch.testing.assert_close(out, ref, atol=1e-5, rtol=0), shape
+
+
 def test_inference_module_is_a_float32_copy() -> None:
     net = GuidedGainEnhancer(channels=4).double()
     module = inference_module(net)

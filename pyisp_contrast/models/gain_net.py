@@ -88,15 +88,19 @@ def nsr_denoise_strength(
     ``r / nsr`` up to ``r = knee``, ``(knee / nsr) (r / knee)^power`` above it (no knee when
     ``knee`` is 0), clipped to ``[floor, 1]``. ``r`` is
     :func:`~pyisp_contrast.isp.noise.noise_to_signal` of the grey level ``grey`` ``(B, 1, H, W)``
-    (at least 3 x 3 pixels; no checks). The per-photo strength of :class:`GuidedGainEnhancer`
-    (``denoise_nsr``, ``denoise_knee``) and of its exported files; compiles with
-    ``torch.jit.script``.
+    (no checks). A photo with a side under 3 pixels has nothing to estimate the noise on and gets
+    the full strength, 1. The per-photo strength of :class:`GuidedGainEnhancer` (``denoise_nsr``,
+    ``denoise_knee``) and of its exported files; compiles with ``torch.jit.script`` and has no
+    branch on the image size, so the exported files keep that rule too.
     """
     r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
     strength = r / nsr
     if knee > 0.0:
         strength = torch.where(r <= knee, strength, (knee / nsr) * (r / knee) ** power)
-    return strength.clamp(floor, 1.0)
+    # True where both sides have 3 pixels, from a slice of at most one pixel (no size arithmetic,
+    # so ONNX and TorchScript files follow it for every size).
+    estimable = torch.ones_like(grey[..., 2:3, 2:3]).sum((1, 2, 3)) > 0
+    return torch.where(estimable, strength.clamp(floor, 1.0), torch.ones_like(strength))
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -353,7 +357,7 @@ class GuidedGainEnhancer(nn.Module):
         ``grey`` is the photos' grey level ``(B, 1, H, W)`` (the mean of the channels); photos of
         fewer than 3 x 3 pixels (nothing to estimate the noise on) keep the full strength.
         """
-        if self.denoise_nsr is None or min(grey.shape[-2:]) < 3:
+        if self.denoise_nsr is None:
             return grey.new_ones(grey.shape[0])
         return nsr_denoise_strength(grey, self.denoise_nsr, self.denoise_knee or 0.0)
 
