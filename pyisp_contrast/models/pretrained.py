@@ -224,6 +224,15 @@ def load_pretrained(
     return model
 
 
+def _require_setting(model: nn.Module, attribute: str, option: str, what: str) -> None:
+    """Refuse a model without ``attribute``: setting it there would silently do nothing."""
+    if not hasattr(model, attribute):
+        raise ValueError(
+            f"`{option}` needs a model with {what}, such as pie-physics; a "
+            f"{type(model).__name__} has none."
+        )
+
+
 def set_exposure(model: nn.Module, stops: float) -> None:
     """Set a low-light model's exposure correction (``model.exposure``), in stops.
 
@@ -246,11 +255,7 @@ def set_exposure(model: nn.Module, stops: float) -> None:
         ...
         ValueError: `exposure` needs a model with an exposure setting, such as pie-physics; a FastCurveEstimator has none.
     """
-    if not hasattr(model, "exposure"):
-        raise ValueError(
-            "`exposure` needs a model with an exposure setting, such as pie-physics; a "
-            f"{type(model).__name__} has none."
-        )
+    _require_setting(model, "exposure", "exposure", "an exposure setting")
     model.exposure = stops
 
 
@@ -281,11 +286,7 @@ def scale_denoiser(model: nn.Module, factor: float) -> None:
         ...
         ValueError: `denoise` needs a model with a denoiser, such as pie-physics; a FastCurveEstimator has none.
     """
-    if not hasattr(model, "denoise_scale"):
-        raise ValueError(
-            "`denoise` needs a model with a denoiser, such as pie-physics; a "
-            f"{type(model).__name__} has none."
-        )
+    _require_setting(model, "denoise_scale", "denoise", "a denoiser")
     limit = DENOISE_FACTOR_LIMIT
     factor = check_float(factor, "denoise", 1 / limit, limit, hint="a factor on the model's own")
     model.denoise_scale = model.denoise_scale * factor
