@@ -214,9 +214,9 @@ class _GuidedGainInference(nn.Module):
         self.eps_range: tuple[float, float] = (gain_net.LOG_EPS_MIN, gain_net.LOG_EPS_MAX)
         self.v_floor: float = float(gain_net.V_FLOOR)
         self.denoise_scale: float = float(getattr(net, "denoise_scale", 1.0))
-        nsr = getattr(net, "denoise_nsr", None)
-        self.denoise_nsr: float = 0.0 if nsr is None else float(nsr)  # 0: one strength for all
-        self.denoise_knee: float = float(getattr(net, "denoise_knee", None) or 0.0)  # 0: none
+        # 0 for None: one strength for every photo, and no knee
+        self.denoise_nsr: float = float(getattr(net, "denoise_nsr", None) or 0.0)
+        self.denoise_knee: float = float(getattr(net, "denoise_knee", None) or 0.0)
         self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
