@@ -19,6 +19,7 @@ __all__ = [
     "Terminated",
     "check_writable_folder",
     "cli_device",
+    "remove_empty_folders",
     "terminate_raises",
 ]
 
@@ -100,12 +101,19 @@ def terminate_raises() -> Iterator[None]:
             signal.signal(getattr(signal, n), h)
 
 
-def check_writable_folder(folder: Path) -> str | None:
-    """Create ``folder`` if needed and check a file can be made in it; ``None`` or why not."""
+def check_writable_folder(folder: Path, made: list[Path] | None = None) -> str | None:
+    """Create ``folder`` if needed and check a file can be made in it; ``None`` or why not.
+
+    The folders this call creates are appended to ``made`` (outermost first), so that a command
+    that stops before writing anything can take them away again (:func:`remove_empty_folders`).
+    """
     if folder.exists() and not folder.is_dir():
         return f"{folder} exists and is not a folder"
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.extend(reversed(missing))
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".pyisp-contrast-", suffix=".probe")
         os.close(fd)
         os.unlink(probe)
@@ -113,6 +121,18 @@ def check_writable_folder(folder: Path) -> str | None:
         reason = exc.strerror or str(exc)
         return f"cannot write to the output folder {folder}: {reason}"
     return None
+
+
+def remove_empty_folders(made: list[Path]) -> None:
+    """Remove the folders of ``made`` (outermost first) that are still empty, innermost first.
+
+    A folder with anything in it stays, and so do the folders around it.
+    """
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 # -------------------------------------------------------------------------------------- threads

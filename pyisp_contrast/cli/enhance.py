@@ -44,7 +44,8 @@ outputs:
   --overwrite always makes every output again. Two inputs with the same stem in one run are
   refused before any work starts (enhance them into different -o folders). Results are written
   to a hidden .<name>.<random>.partial file first and renamed when complete; Ctrl-C or SIGTERM
-  removes it. The output folder is created and checked writable before any work.
+  removes it. The output folder is created and checked writable before any work; a run that
+  writes nothing (a refused option, weights that do not load) removes the folders it created.
 
 image kinds:
   grey        enhanced as RGB (the three channels equal) and written back as grey (luma).
@@ -252,6 +253,16 @@ def _enhance_video_file(model, path: Path, dest: Path, *, device, args, record, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from pyisp_contrast.cli._common import remove_empty_folders
+
+    made: list[Path] = []  # output folders this run creates: gone again if it writes nothing
+    try:
+        return _run(args, made)
+    finally:
+        remove_empty_folders(made)
+
+
+def _run(args: argparse.Namespace, made: list[Path]) -> int:
     from tqdm.auto import tqdm
 
     from pyisp_contrast.cli import provenance
@@ -312,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
                 error(f"{shown}: {hint}")
                 return 2
     out_dir = Path(args.output)
-    why = check_writable_folder(out_dir)
+    why = check_writable_folder(out_dir, made)
     if why is not None:
         error(why)
         return 2

@@ -338,6 +338,24 @@ def test_unwritable_output_folder_stops_before_any_work(tmp_path, inputs, weight
     assert loaded == []  # found before the model was even loaded
 
 
+def test_a_run_that_writes_nothing_removes_the_folders_it_made(tmp_path, inputs, capsys):
+    """A refused option or weights that do not load stop the run after the output folder was
+    made: the folders this run created go again, folders that were there stay."""
+    src = inputs / "rgb.png"
+    new = tmp_path / "new" / "deeper"
+    assert _cli(src, "-o", new, "--exposure", "9", "-q") == 2
+    assert "--exposure" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    assert _cli(src, "-o", new, weights=tmp_path / "missing.pt") == 2
+    assert capsys.readouterr().err and not (tmp_path / "new").exists()
+    (tmp_path / "there").mkdir()
+    assert _cli(src, "-o", tmp_path / "there" / "out", "--denoise", "0", "-q") == 2
+    assert (tmp_path / "there").is_dir() and not (tmp_path / "there" / "out").exists()
+    # a run that writes its output keeps the folder
+    assert _cli(src, "-o", new, "-q") == 0
+    assert (new / "rgb.png").is_file()
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only folders")
 def test_read_only_output_folder(tmp_path, inputs, weights, capsys):
     ro = tmp_path / "ro"
