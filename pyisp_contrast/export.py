@@ -530,14 +530,21 @@ def _prepare(
     model_or_name: nn.Module | str | os.PathLike,
     path: str | os.PathLike,
     exposure: float | None = None,
+    denoise: float | None = None,
 ) -> tuple[nn.Module, nn.Module, Path]:
-    net = _resolve(model_or_name)
-    if exposure is not None:
-        from pyisp_contrast.models import set_exposure
+    from pyisp_contrast.models import scale_denoiser, set_exposure
 
-        if hasattr(net, "exposure"):
-            net = copy.deepcopy(net)  # the caller's model keeps its own setting
-        set_exposure(net, exposure)
+    net = _resolve(model_or_name)
+    copied = False
+    for value, setting, attribute in (
+        (exposure, set_exposure, "exposure"),
+        (denoise, scale_denoiser, "denoise_scale"),
+    ):
+        if value is None:
+            continue
+        if hasattr(net, attribute) and not copied:
+            net, copied = copy.deepcopy(net), True  # the caller's model keeps its own settings
+        setting(net, value)
     module = inference_module(net)
     reference = copy.deepcopy(net).float().cpu().eval()
     path = Path(path)
@@ -547,7 +554,9 @@ def _prepare(
     return module, reference, path
 
 
-def _metadata(module: nn.Module, model_or_name: Any, fmt: str) -> dict[str, str]:
+def _metadata(
+    module: nn.Module, model_or_name: Any, fmt: str, denoise: float | None = None
+) -> dict[str, str]:
     from pyisp_contrast import __version__
 
     source = (
@@ -564,6 +573,8 @@ def _metadata(module: nn.Module, model_or_name: Any, fmt: str) -> dict[str, str]
     log_gain = float(getattr(module, "exposure_log_gain", 0.0))
     if log_gain:
         meta["exposure"] = f"{log_gain / math.log(2.0):+g} stops"
+    if denoise is not None and denoise != 1:
+        meta["denoise"] = f"{denoise:g} times the model's own strength"
     return meta
 
 
@@ -595,6 +606,7 @@ def export_onnx(
     sizes: Sequence[tuple[int, int]] = VERIFY_SIZES,
     atol: float = DEFAULT_ATOL,
     exposure: float | None = None,
+    denoise: float | None = None,
 ) -> ExportResult:
     """Write an enhancer as an ONNX file with dynamic batch, height and width.
 
@@ -616,6 +628,10 @@ def export_onnx(
         exposure: write the model with this exposure correction in stops (models with an
             ``exposure`` setting, such as :class:`~pyisp_contrast.models.GuidedGainEnhancer`; a
             model passed in keeps its own); ``None`` keeps the model's. Recorded in the metadata.
+        denoise: write the model with its denoiser strength multiplied by this factor, as
+            :func:`~pyisp_contrast.models.scale_denoiser` does (models with a denoiser, such as
+            pie-physics; a model passed in keeps its own); ``None`` keeps the model's. Recorded in
+            the metadata.
 
     Returns:
         :class:`ExportResult` with the measured differences.
@@ -629,7 +645,7 @@ def export_onnx(
     sizes = _check_sizes(sizes)
     onnx = _require("onnx")
     ort = _require("onnxruntime") if verify else None
-    module, reference, path = _prepare(model_or_name, path, exposure)
+    module, reference, path = _prepare(model_or_name, path, exposure, denoise)
     example = next(_verify_inputs([(67, 93)]))  # unlike every verification size
     dynamic = {0: "batch", 2: "height", 3: "width"}
     with _written_atomically(path) as tmp:
@@ -656,7 +672,7 @@ def export_onnx(
             f"pyisp_contrast {module.architecture}: enhances a float32 RGB batch "
             "(batch, 3, height, width) in [0, 1]."
         )
-        for key, value in _metadata(module, model_or_name, "onnx").items():
+        for key, value in _metadata(module, model_or_name, "onnx", denoise).items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.checker.check_model(proto)
@@ -680,6 +696,7 @@ def export_torchscript(
     sizes: Sequence[tuple[int, int]] = VERIFY_SIZES,
     atol: float = DEFAULT_ATOL,
     exposure: float | None = None,
+    denoise: float | None = None,
 ) -> ExportResult:
     """Write an enhancer as a TorchScript file (``torch.jit.script``, any batch and image size).
 
@@ -695,6 +712,7 @@ def export_torchscript(
         sizes: ``(height, width)`` of the verification images.
         atol: largest accepted difference.
         exposure: as :func:`export_onnx`.
+        denoise: as :func:`export_onnx`.
 
     Returns:
         :class:`ExportResult` with the measured differences.
@@ -709,8 +727,8 @@ def export_torchscript(
         True
     """
     sizes = _check_sizes(sizes)
-    module, reference, path = _prepare(model_or_name, path, exposure)
-    meta = json.dumps(_metadata(module, model_or_name, "torchscript"))
+    module, reference, path = _prepare(model_or_name, path, exposure, denoise)
+    meta = json.dumps(_metadata(module, model_or_name, "torchscript", denoise))
     with _written_atomically(path) as tmp, _torch_export_warnings():
         scripted = torch.jit.script(module)
         torch.jit.save(scripted, str(tmp), _extra_files={"pyisp_contrast.json": meta})

@@ -248,3 +248,14 @@ def test_exposure_argument_leaves_the_callers_model_alone(tmp_path) -> None:
         export_torchscript(net, tmp_path / "f.pt", exposure=4.0)
     with pytest.raises(ValueError, match="FastCurveEstimator has none"):
         export_torchscript(FastCurveEstimator(channels=4), tmp_path / "g.pt", exposure=1.0)
+
+
+def test_denoise_argument_leaves_the_callers_model_alone(tmp_path) -> None:
+    net = GuidedGainEnhancer(channels=4, working_side=16, denoise_scale=0.5).eval()
+    result = export_torchscript(net, tmp_path / "d.pt", sizes=[(40, 60)], exposure=0.5, denoise=4.0)
+    assert result.max_abs_diff[(40, 60)] <= 1e-4  # verified against the model with both set
+    assert net.denoise_scale == 0.5 and net.exposure == 0.0
+    with pytest.raises(ValueError, match="denoise"):
+        export_torchscript(net, tmp_path / "f.pt", denoise=0.0)
+    with pytest.raises(ValueError, match="FastCurveEstimator has none"):
+        export_torchscript(FastCurveEstimator(channels=4), tmp_path / "g.pt", denoise=2.0)

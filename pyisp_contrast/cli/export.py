@@ -70,6 +70,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="bake in an exposure correction, as enhance --exposure (pie-physics)",
     )
     p.add_argument(
+        "--denoise",
+        type=float,
+        default=None,
+        metavar="FACTOR",
+        help="bake in a denoiser strength, as enhance --denoise (pie-physics)",
+    )
+    p.add_argument(
         "--opset", type=int, default=17, metavar="N", help="ONNX opset, >= 17 (default: 17)"
     )
     p.add_argument(
@@ -127,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     problem = _check_output(out, args.overwrite, ".onnx" if args.format == "onnx" else ".pt")
     if problem:
         return _error(problem)
-    options = {"verify": not args.no_verify, "exposure": args.exposure}
+    options = {"verify": not args.no_verify, "exposure": args.exposure, "denoise": args.denoise}
     try:
         if args.format == "onnx":
             result = export.export_onnx(weights, out, opset=args.opset, **options)

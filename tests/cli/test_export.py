@@ -143,3 +143,35 @@ def test_exposure_is_baked_in_and_recorded(tmp_path, capsys) -> None:
     _fails(["--format", "torchscript", "--task", "derain", "--exposure", "1",
             "-o", str(tmp_path / "y.pt")], capsys, "Derainer has none")  # fmt: skip
     assert not (tmp_path / "x.pt").exists() and not (tmp_path / "y.pt").exists()
+
+
+def test_denoise_is_baked_in_and_recorded(tmp_path, capsys) -> None:
+    """``--denoise``: the file equals the model with its denoiser scaled (verified at export), its
+    metadata says so, and it smooths more than the plain export; bad factors and models without a
+    denoiser are refused before anything is written."""
+    from pyisp_contrast.models import load_pretrained, scale_denoiser
+
+    strong = tmp_path / "strong.pt"
+    assert (
+        main(["export", "--format", "torchscript", "-q", "--denoise", "50", "-o", str(strong)]) == 0
+    )
+    g = torch.Generator().manual_seed(0)
+    x = (0.1 + 0.03 * torch.randn(1, 3, 48, 64, generator=g)).clamp(0, 1)
+    model, plain = load_pretrained("pie-physics"), load_pretrained("pie-physics")
+    scale_denoiser(model, 50)
+    out = _load(strong)(x)
+    torch.testing.assert_close(out, model.enhance(x), atol=1e-4, rtol=0)
+    # harder denoising: less pixel-to-pixel variation than the model's own strength
+    assert float(out.diff(dim=-1).abs().mean()) < float(plain.enhance(x).diff(dim=-1).abs().mean())
+    extra = {"pyisp_contrast.json": ""}
+    with warnings.catch_warnings():  # torch 2.13 deprecates torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.load(str(strong), _extra_files=extra)
+    meta = json.loads(extra["pyisp_contrast.json"])
+    assert meta["denoise"] == "50 times the model's own strength" and "exposure" not in meta
+    for bad in ("0", "1000"):
+        _fails(["--format", "torchscript", "--denoise", bad, "-o", str(tmp_path / "x.pt")],
+               capsys, "denoise")  # fmt: skip
+    _fails(["--format", "torchscript", "--weights", "pie-default", "--denoise", "2",
+            "-o", str(tmp_path / "y.pt")], capsys, "FastCurveEstimator has none")  # fmt: skip
+    assert not (tmp_path / "x.pt").exists() and not (tmp_path / "y.pt").exists()
