@@ -45,7 +45,8 @@ outputs:
   refused before any work starts (enhance them into different -o folders). Results are written
   to a hidden .<name>.<random>.partial file first and renamed when complete; Ctrl-C or SIGTERM
   removes it. The output folder is created and checked writable before any work; a run that
-  writes nothing (a refused option, weights that do not load) removes the folders it created.
+  writes nothing (a refused option, weights that do not load, every input failing, Ctrl-C before
+  the first output) removes the folders it created.
 
 image kinds:
   grey        enhanced as RGB (the three channels equal) and written back as grey (luma).
