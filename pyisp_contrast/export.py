@@ -47,8 +47,9 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_int
 from pyisp_contrast.isp.order import _order_preserving_gain
+from pyisp_contrast.isp.sharpen import luma_unsharp
 from pyisp_contrast.models.curve_net import DCEBody
-from pyisp_contrast.models.gain_net import nsr_denoise_strength
+from pyisp_contrast.models.gain_net import nsr_denoise_strength, nsr_detail_amount
 
 __all__ = [
     "VERIFY_SIZES",
@@ -218,6 +219,10 @@ class _GuidedGainInference(nn.Module):
         self.denoise_nsr: float = float(getattr(net, "denoise_nsr", None) or 0.0)
         self.denoise_knee: float = float(getattr(net, "denoise_knee", None) or 0.0)
         self.order_preserving: bool = bool(getattr(net, "order_preserving", False))
+        # 0 for none; 0 for detail_nsr: the same amount for every photo
+        self.detail: float = float(getattr(net, "detail", 0.0))
+        self.detail_nsr: float = float(getattr(net, "detail_nsr", None) or 0.0)
+        self.detail_taps = list(getattr(net, "_taps", [1.0]))  # TorchScript infers List[float]
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
         self.order_floor: float = float(gain_net.ORDER_FLOOR)
@@ -281,7 +286,11 @@ class _GuidedGainInference(nn.Module):
         v = q.amax(1, keepdim=True).clamp(0.0, 1.0)
         lin = _srgb_to_linear(v, self.srgb_thresh)
         v_out = _linear_to_srgb(gain * lin / (1.0 + (gain - 1.0) * lin), self.lin_thresh)
-        return (q.clamp_min(0.0) * (v_out / v.clamp_min(self.v_floor))).clamp(0.0, 1.0)
+        out = (q.clamp_min(0.0) * (v_out / v.clamp_min(self.v_floor))).clamp(0.0, 1.0)
+        if self.detail > 0.0:  # GuidedGainEnhancer's sharpening, per photo
+            amount = nsr_detail_amount(guide, self.detail, self.detail_nsr)
+            out = luma_unsharp(out, amount, self.detail_taps)
+        return out
 
 
 def _curve_steps(x: Tensor, curves: Tensor, iterations: int, n_maps: int) -> Tensor:
@@ -466,6 +475,9 @@ def _torch_export_warnings() -> Iterator[None]:
             category=DeprecationWarning,
             module=r"torch\.onnx",
         )
+        # the sharpening's slices end at an offset from the far border, which onnx's constant
+        # folding leaves as they are (a notice, not a problem: the file is verified)
+        warnings.filterwarnings("ignore", message=r"Constant folding - Only steps=1")
         warnings.filterwarnings("error", category=torch.jit.TracerWarning)
         yield
 

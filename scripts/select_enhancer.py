@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import tomllib
@@ -70,7 +71,15 @@ BACKLIT = {
 }
 #: Settings of :class:`~pyisp_contrast.models.GuidedGainEnhancer` that act at inference only
 #: (no retraining): ``--inference-from`` copies them from a shipped model onto each checkpoint.
-INFERENCE_SETTINGS = ("radius", "denoise_scale", "order_preserving", "denoise_nsr", "denoise_knee")
+INFERENCE_SETTINGS = (
+    "radius",
+    "denoise_scale",
+    "order_preserving",
+    "denoise_nsr",
+    "denoise_knee",
+    "detail",
+    "detail_nsr",
+)
 
 
 def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -83,6 +92,19 @@ def lol_pairs(folder: Path) -> list[tuple[torch.Tensor, torch.Tensor]]:
 def held_out(folders: list[Path], holdout_every: int = 5, side: int = SIDE) -> list[torch.Tensor]:
     """The held-out photos of each folder, as ``scripts/eval_lowlight_checkpoints.py`` takes them."""
     return [x for folder in folders for x in _held_out_one(folder, holdout_every, side)]
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """``--set NAME=VALUE``: the name (one of :data:`INFERENCE_SETTINGS`) and the value."""
+    name, sep, value = text.partition("=")
+    if not sep or name not in INFERENCE_SETTINGS:
+        raise argparse.ArgumentTypeError(
+            f"give NAME=VALUE with NAME one of {', '.join(INFERENCE_SETTINGS)}; got {text!r}"
+        )
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError) as err:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Python literal") from err
 
 
 def _u8_niqe(nr, x: torch.Tensor) -> float:
@@ -153,6 +175,15 @@ def main() -> None:
         help="score checkpoints with this shipped model's inference-only settings "
         f"({', '.join(INFERENCE_SETTINGS)})",
     )
+    ap.add_argument(
+        "--set",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        type=_setting,
+        help="an inference-only setting to give every model (one of INFERENCE_SETTINGS, a Python "
+        "literal: --set detail=0.25 --set detail_nsr=None); after --inference-from; repeatable",
+    )
     ap.add_argument("--nr-quality", type=Path, default=ROOT.parent / "shared/tools/nr_quality.py")
     a = ap.parse_args()
     synth = tomllib.loads(a.config.read_text()).get("synthesize_kwargs", {})
@@ -169,6 +200,10 @@ def main() -> None:
         if shipped is not None and set(INFERENCE_SETTINGS) <= set(model.config):
             for key in INFERENCE_SETTINGS:
                 setattr(model, key, shipped[key])
+        for key, value in a.set:
+            if key not in model.config:
+                raise SystemExit(f"--set {key}: {w} has no such setting")
+            setattr(model, key, value)
         return model
 
     for w in a.weights:

@@ -72,6 +72,8 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         GuidedGainEnhancer(channels=4, working_side=16, order_preserving=True, exposure=1.5),
         GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0),  # a strength per photo
         GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0, denoise_knee=0.05),
+        GuidedGainEnhancer(channels=4, working_side=16, detail=0.5),  # sharpening, one amount
+        GuidedGainEnhancer(channels=4, working_side=16, detail=1.0, detail_nsr=0.5),  # per photo
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -82,6 +84,8 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-exposure",
         "gain-denoise-nsr",
         "gain-denoise-knee",
+        "gain-detail",
+        "gain-detail-nsr",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

@@ -10,6 +10,8 @@
   model's defaults, :data:`HAZE_DEFAULTS`, are shared with the haze bag).
 - :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
 - :mod:`~pyisp_contrast.isp.noise`: how noisy a photo is (Immerkær's estimator), one number per image.
+- :mod:`~pyisp_contrast.isp.sharpen`: an unsharp mask on the luma that keeps chromaticity (greys
+  stay grey), with one amount per image.
 - :mod:`~pyisp_contrast.isp.order`: isotonic fits that keep lightness order (brighter regions stay
   brighter after a regional gain).
 """
@@ -102,6 +104,7 @@ from .denoise import (
 )
 from .noise import noise_sigma, noise_to_signal
 from .order import isotonic_fit, order_preserving_gain
+from .sharpen import sharpen_luma
 
 __all__ = [
     "HAZE_DEFAULTS",
@@ -180,6 +183,7 @@ __all__ = [
     "safe_pow",
     "sample_negatives",
     "scatter",
+    "sharpen_luma",
     "sigmoid_contrast",
     "srgb_to_linear",
     "upsample_cells",

@@ -13,6 +13,10 @@ the full-resolution pixels, which is where noise shows) and predicts two smooth 
    ``g V / (1 + (g - 1) V)`` (monotone, 0 and 1 fixed, slope ``g`` in the shadows, highlights roll
    off instead of clipping); the colour is then scaled by ``V' / V``.
 
+With ``detail``, the result is then sharpened (:func:`~pyisp_contrast.isp.sharpen.sharpen_luma`,
+an unsharp mask on the luma, one ratio for all channels) by an amount that falls with the photo's
+measured noise, so clean photos regain fine detail and noisy ones are not sharpened into grain.
+
 Why this shape: a per-pixel network that lifts and denoises freely breaks the lightness order of
 unevenly lit photos, while a pure curve keeps the order but neither lifts far nor denoises (the
 two probes of the design notes). Here the gain is smooth and monotone per pixel, so lightness order
@@ -49,9 +53,10 @@ from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_lin
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
 from pyisp_contrast.isp.noise import grey_noise_sigma
 from pyisp_contrast.isp.order import order_preserving_gain
+from pyisp_contrast.isp.sharpen import gaussian_taps, luma_unsharp, luma_unsharp_
 from pyisp_contrast.models.curve_net import CurveOutput
 
-__all__ = ["GuidedGainEnhancer", "nsr_denoise_strength"]
+__all__ = ["GuidedGainEnhancer", "nsr_denoise_strength", "nsr_detail_amount"]
 
 #: log-gain range: gains from about 1/3 (darken blown regions a little) to about 400 (EV +8.6).
 LOG_GAIN_MIN, LOG_GAIN_MAX = -1.0, 6.0
@@ -66,6 +71,8 @@ V_FLOOR = 1e-4
 DENOISE_FLOOR, NSR_MEAN_FLOOR = 1e-4, 1e-3
 #: ``denoise_knee``: above the knee the strength grows with this power of the ratio.
 KNEE_POWER = 3.0
+#: ``detail``: the largest amount, and the sharpening Gaussian's standard deviation in pixels.
+DETAIL_LIMIT, DETAIL_SIGMA = 4.0, 1.0
 #: ``order_preserving``: bins of log light in the isotonic fit, and the smallest light it sees.
 ORDER_BINS, ORDER_FLOOR = 64, 1e-4
 
@@ -97,10 +104,31 @@ def nsr_denoise_strength(
     strength = r / nsr
     if knee > 0.0:
         strength = torch.where(r <= knee, strength, (knee / nsr) * (r / knee) ** power)
-    # True where both sides have 3 pixels, from a slice of at most one pixel (no size arithmetic,
-    # so ONNX and TorchScript files follow it for every size).
-    estimable = torch.ones_like(grey[..., 2:3, 2:3]).sum((1, 2, 3)) > 0
-    return torch.where(estimable, strength.clamp(floor, 1.0), torch.ones_like(strength))
+    return torch.where(_estimable(grey), strength.clamp(floor, 1.0), torch.ones_like(strength))
+
+
+def nsr_detail_amount(
+    grey: Tensor, detail: float, nsr: float = 0.0, mean_floor: float = NSR_MEAN_FLOOR
+) -> Tensor:
+    """``(B,)``: each photo's sharpening amount, ``detail (1 - r / nsr)`` clipped to
+    ``[0, detail]``, from its noise-to-signal ratio ``r`` (as :func:`nsr_denoise_strength`).
+
+    A clean photo gets ``detail``, a photo at or above ``nsr`` none (its noise would be
+    sharpened); ``nsr`` 0 gives every photo ``detail``. A photo with a side under 3 pixels gets
+    none. The per-photo amount of :class:`GuidedGainEnhancer` (``detail``, ``detail_nsr``) and of
+    its exported files; compiles with ``torch.jit.script``, no branch on the image size.
+    """
+    amount = torch.full_like(grey[:, 0, 0, 0], detail)
+    if nsr > 0.0:
+        r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
+        amount = detail * (1.0 - r / nsr).clamp(0.0, 1.0)
+    return torch.where(_estimable(grey), amount, torch.zeros_like(amount))
+
+
+def _estimable(grey: Tensor) -> Tensor:
+    """``(B,)``: True where both sides have 3 pixels (Immerkær's windows), from a slice of at most
+    one pixel (no size arithmetic, so ONNX and TorchScript files follow it for every size)."""
+    return torch.ones_like(grey[..., 2:3, 2:3]).sum((1, 2, 3)) > 0
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
@@ -215,6 +243,15 @@ class GuidedGainEnhancer(nn.Module):
             (:func:`nsr_denoise_strength`): photos noisier than the ones the proportional rule
             was calibrated on reach full strength sooner. Set at inference; an attribute, checked
             when set.
+        detail: sharpening after the gain, in [0, 4]: the amount of an unsharp mask on the luma
+            (:func:`~pyisp_contrast.isp.sharpen.sharpen_luma`, Gaussian of 1 px; every channel
+            scaled by one ratio, so greys stay grey), restoring the fine detail that a dark photo's
+            quantisation and compression leave soft once lifted; 0 (the default) is off. Set at
+            inference; an attribute, checked when set.
+        detail_nsr: with ``detail``, ``None`` (the same amount for every photo), or a
+            noise-to-signal ratio ``> 0`` at and above which a photo is not sharpened: the amount
+            falls linearly from ``detail`` for a clean photo to 0 there (:func:`nsr_detail_amount`),
+            so noise is not sharpened. Set at inference; an attribute, checked when set.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -242,9 +279,14 @@ class GuidedGainEnhancer(nn.Module):
         exposure: float = 0.0,
         denoise_nsr: float | None = None,
         denoise_knee: float | None = None,
+        detail: float = 0.0,
+        detail_nsr: float | None = None,
     ) -> None:
         super().__init__()
         self.exposure = exposure
+        self.detail = detail
+        self.detail_nsr = detail_nsr
+        self._taps = gaussian_taps(DETAIL_SIGMA)
         if not isinstance(order_preserving, bool):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
         self.order_preserving = order_preserving
@@ -281,6 +323,8 @@ class GuidedGainEnhancer(nn.Module):
             "exposure": self.exposure,
             "denoise_nsr": self.denoise_nsr,
             "denoise_knee": self.denoise_knee,
+            "detail": self.detail,
+            "detail_nsr": self.detail_nsr,
         }
 
     @property
@@ -314,6 +358,26 @@ class GuidedGainEnhancer(nn.Module):
     def denoise_knee(self, value: float | None) -> None:
         self._denoise_knee = check_float(
             value, "denoise_knee", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
+        )
+
+    @property
+    def detail(self) -> float:
+        """The sharpening amount for a clean photo, 0 for none (see the class arguments)."""
+        return self._detail
+
+    @detail.setter
+    def detail(self, value: float) -> None:
+        self._detail = check_float(value, "detail", 0.0, DETAIL_LIMIT, hint="a sharpening amount")
+
+    @property
+    def detail_nsr(self) -> float | None:
+        """The noise-to-signal ratio at which sharpening stops, or ``None`` (class arguments)."""
+        return self._detail_nsr
+
+    @detail_nsr.setter
+    def detail_nsr(self, value: float | None) -> None:
+        self._detail_nsr = check_float(
+            value, "detail_nsr", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
         )
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
@@ -361,6 +425,19 @@ class GuidedGainEnhancer(nn.Module):
             return grey.new_ones(grey.shape[0])
         return nsr_denoise_strength(grey, self.denoise_nsr, self.denoise_knee or 0.0)
 
+    def detail_amount(self, grey: Tensor) -> Tensor:
+        """``(B,)``: each photo's sharpening amount (:func:`nsr_detail_amount` of ``detail`` and
+        ``detail_nsr``); ``grey`` as in :meth:`denoise_strength`."""
+        return nsr_detail_amount(grey, self.detail, self.detail_nsr or 0.0)
+
+    def _sharpen(self, out: Tensor, x: Tensor, *, in_place: bool = False) -> Tensor:
+        """``out`` sharpened by each photo's amount, measured on the input ``x`` (or as it is);
+        ``in_place``: ``out`` may be overwritten (inference, :func:`luma_unsharp_`)."""
+        if self.detail == 0.0:
+            return out
+        amount = self.detail_amount(x.mean(1, keepdim=True)).to(out.dtype)
+        return (luma_unsharp_ if in_place else luma_unsharp)(out, amount, self._taps)
+
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:
         """``log_gain`` projected so each region's light rises with its input light.
@@ -404,7 +481,8 @@ class GuidedGainEnhancer(nn.Module):
         guide = x.mean(1, keepdim=True)
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
         gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
-        return CurveOutput(self._apply_gain(q, gain), torch.cat([log_gain, log_eps], 1))
+        out = self._sharpen(self._apply_gain(q, gain), x)
+        return CurveOutput(out, torch.cat([log_gain, log_eps], 1))
 
     @torch.no_grad()
     @keep_input_dtype
@@ -413,7 +491,8 @@ class GuidedGainEnhancer(nn.Module):
 
         The same arithmetic as :meth:`forward` (:meth:`apply_maps`); besides the input and the
         output only the low-resolution maps and one row (or one block of ``rows`` rows) exist at
-        a time, so a 12-megapixel photo needs well under 1.5 GB.
+        a time (with ``detail``, also two grey-level images for the sharpening), so a
+        12-megapixel photo needs well under 1.5 GB.
 
         Args:
             images: ``(B, 3, H, W)`` or ``(3, H, W)`` in [0, 1].
@@ -436,7 +515,8 @@ class GuidedGainEnhancer(nn.Module):
     def apply_maps(
         self, x: Tensor, stats: Tensor, log_gain: Tensor, log_eps: Tensor, *, rows: int = 64
     ) -> Tensor:
-        """Denoise and lift ``x`` ``(B, 3, H, W)`` with maps from :meth:`low_res_maps`.
+        """Denoise and lift ``x`` ``(B, 3, H, W)`` with maps from :meth:`low_res_maps` (then
+        sharpen, with ``detail``).
 
         Row by row in one numba pass on the CPU in float32, else by blocks of ``rows`` rows in
         torch (the same arithmetic, within 3e-7).
@@ -455,7 +535,8 @@ class GuidedGainEnhancer(nn.Module):
         g0, g1, gw = linear_resize_indices(big_w, gain.shape[-1], x.device, gain.dtype)
         gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
         if _use_gain_kernel(x, ab_wide):
-            return _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
+            out = _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
+            return self._sharpen(out, x, in_place=True)
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
@@ -466,4 +547,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return out
+        return self._sharpen(out, x, in_place=True)

@@ -38,7 +38,9 @@ ORDER = {"isotonic_fit", "order_preserving_gain"}
 
 NOISE = {"noise_sigma", "noise_to_signal"}
 
-EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER | NOISE
+SHARPEN = {"sharpen_luma"}
+
+EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER | NOISE | SHARPEN
 
 
 def test_expected_names_are_exported() -> None:

@@ -8,10 +8,14 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyisp_contrast.isp import noise_to_signal
+from pyisp_contrast.isp import noise_to_signal, sharpen_luma
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.models import load_pretrained, save_pretrained
-from pyisp_contrast.models.gain_net import GuidedGainEnhancer, nsr_denoise_strength
+from pyisp_contrast.models.gain_net import (
+    GuidedGainEnhancer,
+    nsr_denoise_strength,
+    nsr_detail_amount,
+)
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +231,66 @@ def test_denoise_nsr_on_photos_too_small_to_estimate(net: GuidedGainEnhancer, si
     assert torch.isfinite(y).all()
     if min(size) < 3:  # nothing to estimate on: the full strength, as without the setting
         torch.testing.assert_close(y, net.enhance(x))
+
+
+def test_detail_is_the_per_photo_sharpening_after_the_gain(net: GuidedGainEnhancer) -> None:
+    """``detail`` sharpens the enhanced photo by ``detail (1 - r / detail_nsr)``: a clean photo
+    gets about ``detail``, a photo at the ratio or above is left as without the setting."""
+    g = torch.Generator().manual_seed(13)
+    clean = 0.05 + 0.3 * torch.linspace(0, 1, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48)
+    clean = (clean + 0.002 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    noisy = (clean + 0.05 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    sharp = _with(net, detail=0.5, detail_nsr=0.1)
+    for x in (clean, noisy):
+        r = float(noise_to_signal(x))
+        amount = 0.5 * min(max(1.0 - r / 0.1, 0.0), 1.0)
+        grey = x.mean(1, keepdim=True)
+        assert float(sharp.detail_amount(grey)) == pytest.approx(amount, rel=1e-5, abs=1e-7)
+        expected = sharpen_luma(net.enhance(x), amount)
+        torch.testing.assert_close(sharp.enhance(x), expected, atol=2e-6, rtol=1e-5)
+        with torch.no_grad():
+            torch.testing.assert_close(sharp(x).enhanced, expected, atol=2e-6, rtol=1e-5)
+    assert float(sharp.detail_amount(clean.mean(1, keepdim=True))) > 0.4
+    assert float(sharp.detail_amount(noisy.mean(1, keepdim=True))) == 0.0
+    torch.testing.assert_close(sharp.enhance(noisy), net.enhance(noisy))
+
+
+def test_detail_amount_known_answer_per_photo_and_scriptable() -> None:
+    grey = _grey_with_ratio([0.0, 0.02, 0.05, 0.1, 0.4])
+    r = noise_to_signal(grey)
+    amount = nsr_detail_amount(grey, 0.8, 0.1)
+    torch.testing.assert_close(amount, 0.8 * (1 - r / 0.1).clamp(0, 1))
+    assert bool((amount.diff() <= 1e-12).all())  # noisier: less sharpening
+    torch.testing.assert_close(nsr_detail_amount(grey, 0.8), torch.full_like(r, 0.8))
+    for size in [(1, 1), (2, 9)]:  # nothing to measure the noise on: no sharpening
+        tiny = torch.full((1, 1, *size), 0.3)
+        assert float(nsr_detail_amount(tiny, 0.8, 0.1)) == float(nsr_detail_amount(tiny, 0.8)) == 0
+    with pytest.warns(DeprecationWarning, match="jit"):
+        scripted = torch.jit.script(nsr_detail_amount)
+    torch.testing.assert_close(scripted(grey, 0.8, 0.1), amount)
+
+
+def test_detail_is_saved_checked_and_keeps_greys_grey(tmp_path, net: GuidedGainEnhancer) -> None:
+    assert net.detail == 0.0 and net.detail_nsr is None
+    model = _with(net, detail=0.7, detail_nsr=0.2)
+    x = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(14)) * 0.4
+    save_pretrained(model, tmp_path / "d.pt")
+    loaded = load_pretrained(tmp_path / "d.pt")
+    assert (loaded.detail, loaded.detail_nsr) == (0.7, 0.2)
+    torch.testing.assert_close(loaded.enhance(x), model.enhance(x))
+    for bad in (-0.1, 4.5, float("nan")):
+        with pytest.raises(ValueError, match="detail"):
+            model.detail = bad
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="detail_nsr"):
+            GuidedGainEnhancer(detail=1.0, detail_nsr=bad)
+    with pytest.raises(TypeError, match="detail"):
+        model.detail = "1"
+    grey = (torch.rand(1, 1, 40, 40, generator=torch.Generator().manual_seed(15)) * 0.2).expand(
+        1, 3, 40, 40
+    )
+    y = _with(net, detail=2.0).enhance(grey)
+    assert bool((y[:, 0] == y[:, 1]).all() and (y[:, 1] == y[:, 2]).all())
 
 
 def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
