@@ -131,6 +131,23 @@ def _estimable(grey: Tensor) -> Tensor:
     return torch.ones_like(grey[..., 2:3, 2:3]).sum((1, 2, 3)) > 0
 
 
+def _optional_ratio(name: str, doc: str) -> property:
+    """A checked setting of :class:`GuidedGainEnhancer`: ``None`` or a noise-to-signal ratio
+    ``> 0`` (its class arguments say what each does)."""
+    key = "_" + name
+
+    def get(self) -> float | None:
+        return getattr(self, key)
+
+    def set_(self, value: float | None) -> None:
+        ratio = check_float(
+            value, name, 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
+        )
+        setattr(self, key, ratio)
+
+    return property(get, set_, doc=f"{doc} (see the class arguments).")
+
+
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, stride=stride, padding=1)
 
@@ -338,27 +355,15 @@ class GuidedGainEnhancer(nn.Module):
             check_float(value, "exposure", -EXPOSURE_LIMIT, EXPOSURE_LIMIT, hint="in stops")
         )
 
-    @property
-    def denoise_nsr(self) -> float | None:
-        """The noise-to-signal ratio of full denoiser strength, or ``None`` (class arguments)."""
-        return self._denoise_nsr
-
-    @denoise_nsr.setter
-    def denoise_nsr(self, value: float | None) -> None:
-        self._denoise_nsr = check_float(
-            value, "denoise_nsr", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
-        )
-
-    @property
-    def denoise_knee(self) -> float | None:
-        """The ratio above which the per-photo strength grows faster, or ``None`` (class arguments)."""
-        return self._denoise_knee
-
-    @denoise_knee.setter
-    def denoise_knee(self, value: float | None) -> None:
-        self._denoise_knee = check_float(
-            value, "denoise_knee", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
-        )
+    denoise_nsr = _optional_ratio(
+        "denoise_nsr", "The noise-to-signal ratio of full denoiser strength, or ``None``"
+    )
+    denoise_knee = _optional_ratio(
+        "denoise_knee", "The ratio above which the per-photo strength grows faster, or ``None``"
+    )
+    detail_nsr = _optional_ratio(
+        "detail_nsr", "The noise-to-signal ratio at which sharpening stops, or ``None``"
+    )
 
     @property
     def detail(self) -> float:
@@ -368,17 +373,6 @@ class GuidedGainEnhancer(nn.Module):
     @detail.setter
     def detail(self, value: float) -> None:
         self._detail = check_float(value, "detail", 0.0, DETAIL_LIMIT, hint="a sharpening amount")
-
-    @property
-    def detail_nsr(self) -> float | None:
-        """The noise-to-signal ratio at which sharpening stops, or ``None`` (class arguments)."""
-        return self._detail_nsr
-
-    @detail_nsr.setter
-    def detail_nsr(self, value: float | None) -> None:
-        self._detail_nsr = check_float(
-            value, "detail_nsr", 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
-        )
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
         s = min(1.0, self.working_side / max(h, w))
