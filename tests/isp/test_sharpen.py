@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyisp_contrast.isp import sharpen_luma
+from pyisp_contrast.isp import sharpen, sharpen_luma
 from pyisp_contrast.isp.sharpen import _separable_blur, gaussian_taps, luma_unsharp, luma_unsharp_
 
 
@@ -176,9 +176,10 @@ def test_bad_images_are_refused() -> None:
 
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 2.0])
 @pytest.mark.parametrize("shape", [(1, 3, 1, 1), (1, 3, 2, 9), (2, 3, 7, 5), (1, 3, 61, 47)])
-def test_the_cpu_kernel_equals_the_torch_version_in_place(sigma, shape) -> None:
+def test_the_cpu_kernel_equals_the_torch_version_in_place(sigma, shape, monkeypatch) -> None:
     """``luma_unsharp_`` (numba on the CPU in float32) writes into its input and agrees with
     ``luma_unsharp`` to float32 rounding; other dtypes and gradients take the torch version."""
+    monkeypatch.setattr(sharpen, "KERNEL_MIN_PIXELS", 0)  # the kernel at every size
     g = torch.Generator().manual_seed(7)
     x = torch.rand(shape, generator=g)
     amount = 2 * torch.rand(shape[0], generator=g)
@@ -194,3 +195,11 @@ def test_the_cpu_kernel_equals_the_torch_version_in_place(sigma, shape) -> None:
     torch.testing.assert_close(out, luma_unsharp(x.double(), amount.double(), taps))
     grad = x.clone().requires_grad_()
     assert luma_unsharp_(grad, amount, taps).grad_fn is not None
+
+
+def test_small_images_take_the_torch_version() -> None:
+    """Under ``KERNEL_MIN_PIXELS`` the kernel (and its compilation on first use) is skipped."""
+    x = torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(8))
+    out = luma_unsharp_(x, torch.tensor([0.5]), gaussian_taps(1.0))
+    assert out is not x
+    assert sharpen.KERNEL_MIN_PIXELS > 384 * 384
