@@ -203,3 +203,12 @@ def test_small_images_take_the_torch_version() -> None:
     out = luma_unsharp_(x, torch.tensor([0.5]), gaussian_taps(1.0))
     assert out is not x
     assert sharpen.KERNEL_MIN_PIXELS > 384 * 384
+
+
+def test_runs_on_the_test_device_as_on_the_cpu(device) -> None:
+    """``--device cuda`` (scripts/gpu_checks.sh) checks the GPU against the CPU."""
+    g = torch.Generator().manual_seed(9)
+    x = torch.rand(2, 3, 40, 50, generator=g)
+    amount = torch.tensor([0.3, 1.0])
+    out = sharpen_luma(x.to(device), amount.to(device)).cpu()
+    torch.testing.assert_close(out, sharpen_luma(x, amount), atol=1e-6, rtol=0)

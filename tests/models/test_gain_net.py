@@ -371,3 +371,16 @@ def test_exposure_adds_stops_to_the_gain_map(tmp_path, net: GuidedGainEnhancer) 
         with pytest.raises((ValueError, TypeError), match="exposure"):
             lifted.exposure = bad
     assert lifted.exposure == 2.0
+
+
+@pytest.mark.cuda
+def test_pie_physics_on_cuda_matches_cpu(device) -> None:
+    """The bundled weights (per-photo denoiser, order projection, sharpening) on the GPU give the
+    CPU's result (the CPU takes the numba kernels, the GPU torch)."""
+    model = load_pretrained("pie-physics")
+    g = torch.Generator().manual_seed(16)
+    x = (0.15 * torch.rand(1, 3, 900, 1200, generator=g)).clamp(0, 1)
+    ref = model.enhance(x)
+    out = model.to(device).enhance(x.to(device)).cpu()
+    # cuDNN may run the map network's convolutions in TF32: maps agree to about 1e-3
+    torch.testing.assert_close(out, ref, atol=2e-3, rtol=1e-3)
