@@ -35,7 +35,6 @@ from torch import Tensor, nn
 
 from pyisp_contrast.classical.dark_channel import dark_channel
 from pyisp_contrast.core.checks import (
-    check_callable,
     check_float,
     check_image,
     check_int,
@@ -44,9 +43,8 @@ from pyisp_contrast.core.checks import (
     value_checks,
 )
 from pyisp_contrast.models._restoration import (
-    CONTRASTIVE_USAGE,
+    ContrastiveRestoration,
     batch_image,
-    build_estimator,
     enhance_eval,
 )
 
@@ -148,7 +146,7 @@ class HazeEstimator(nn.Module):
         return HazeEstimate(t, airlight)
 
 
-class Dehazer(nn.Module):
+class Dehazer(ContrastiveRestoration):
     """The dehazing composition: :class:`HazeEstimator`, the scattering model and its losses.
 
     ``forward`` / :meth:`enhance` dehaze; :meth:`training_step` gives the losses for
@@ -206,16 +204,13 @@ class Dehazer(nn.Module):
         num_segments: int = 64,
         t_min: float = 0.1,
     ) -> None:
-        super().__init__()
         from pyisp_contrast.isp.bags import BagOfHaze
 
-        self.estimator = build_estimator(estimator, HazeEstimator)
-        check_callable(contrastive, "contrastive", CONTRASTIVE_USAGE, optional=True)
-        self.bag = BagOfHaze() if bag is None else bag
-        self.contrastive = _default_contrastive() if contrastive is None else contrastive
-        self.contrastive_weight = check_float(contrastive_weight, "contrastive_weight", 0.0)
-        self.num_negatives = check_int(num_negatives, "num_negatives", 1)
-        self.l1_weight = check_float(l1_weight, "l1_weight", 0.0)
+        super().__init__(
+            estimator, HazeEstimator, bag, BagOfHaze, contrastive, _default_contrastive,
+            contrastive_weight=contrastive_weight, num_negatives=num_negatives,
+            l1_weight=l1_weight,
+        )  # fmt: skip
         self.airlight_weight = check_float(airlight_weight, "airlight_weight", 0.0)
         self.region_weight = check_float(region_weight, "region_weight", 0.0)
         self.num_segments = check_int(num_segments, "num_segments", 1)
@@ -320,17 +315,7 @@ class Dehazer(nn.Module):
             terms["airlight"] = F.l1_loss(est.airlight, airlight.to(est.airlight))
             total = total + self.airlight_weight * terms["airlight"]
         if clear is not None:
-            if self.l1_weight > 0:
-                terms["l1"] = F.l1_loss(out, clear)
-                total = total + self.l1_weight * terms["l1"]
-            if self.contrastive_weight > 0:
-                # Negatives are constants (as in AECR-Net): the output is pushed away from them,
-                # they are not moved toward it.
-                with torch.no_grad():
-                    rehazed, _ = self.bag.sample(out.detach().clamp(0, 1), self.num_negatives)
-                negatives = torch.cat([hazy.unsqueeze(1), rehazed], dim=1)
-                terms["contrastive"] = self.contrastive(out, clear.unsqueeze(1), negatives)
-                total = total + self.contrastive_weight * terms["contrastive"]
+            total = total + self.reference_terms(out, hazy, clear, terms)
         if self.region_weight > 0:
             terms["region"] = self.region_term(hazy, est.transmission, labels)
             total = total + self.region_weight * terms["region"]
@@ -365,12 +350,6 @@ class Dehazer(nn.Module):
                 f"train the dehazer, and region_weight is 0; got keys {sorted(batch)}."
             )
         return self.losses(hazy, clear, batch.get("labels"), airlight)
-
-    @torch.no_grad()
-    def validation_images(self, batch: dict) -> Tensor:
-        """Dehazed images of a batch (for the trainer's validation grids)."""
-        hazy, _, _ = self.prepare_batch(batch)
-        return self.enhance(hazy)
 
 
 def _default_contrastive() -> nn.Module:

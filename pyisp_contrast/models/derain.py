@@ -17,22 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import (
-    check_callable,
-    check_float,
     check_image,
     check_int,
     keep_input_dtype,
     unbatch,
 )
 from pyisp_contrast.models._restoration import (
-    CONTRASTIVE_USAGE,
+    ContrastiveRestoration,
     batch_image,
-    build_estimator,
     enhance_eval,
 )
 
@@ -95,7 +91,7 @@ class RainEstimator(nn.Module):
         return self.tail(f)
 
 
-class Derainer(nn.Module):
+class Derainer(ContrastiveRestoration):
     """The deraining composition: :class:`RainEstimator`, ``J = clamp(I - R)`` and its losses.
 
     Batches are dicts: ``{"rainy": I, "clear": J}`` (or ``"input"`` / ``"target"``), or clear images
@@ -133,16 +129,13 @@ class Derainer(nn.Module):
         num_negatives: int = 2,
         l1_weight: float = 1.0,
     ) -> None:
-        super().__init__()
         from pyisp_contrast.isp.bags import BagOfRain
 
-        self.estimator = build_estimator(estimator, RainEstimator)
-        check_callable(contrastive, "contrastive", CONTRASTIVE_USAGE, optional=True)
-        self.bag = BagOfRain() if bag is None else bag
-        self.contrastive = _default_contrastive() if contrastive is None else contrastive
-        self.contrastive_weight = check_float(contrastive_weight, "contrastive_weight", 0.0)
-        self.num_negatives = check_int(num_negatives, "num_negatives", 1)
-        self.l1_weight = check_float(l1_weight, "l1_weight", 0.0)
+        super().__init__(
+            estimator, RainEstimator, bag, BagOfRain, contrastive, _default_contrastive,
+            contrastive_weight=contrastive_weight, num_negatives=num_negatives,
+            l1_weight=l1_weight,
+        )  # fmt: skip
 
     @property
     def config(self) -> dict:
@@ -180,17 +173,7 @@ class Derainer(nn.Module):
         # Unclipped: clipping has no gradient (see Dehazer.restore).
         out = rainy - self.estimator(rainy)
         terms: dict[str, Tensor] = {}
-        total = out.new_zeros(())
-        if self.l1_weight > 0:
-            terms["l1"] = F.l1_loss(out, clear)
-            total = total + self.l1_weight * terms["l1"]
-        if self.contrastive_weight > 0:
-            with torch.no_grad():
-                rerained, _ = self.bag.sample(out.detach().clamp(0, 1), self.num_negatives)
-            negatives = torch.cat([rainy.unsqueeze(1), rerained], dim=1)
-            terms["contrastive"] = self.contrastive(out, clear.unsqueeze(1), negatives)
-            total = total + self.contrastive_weight * terms["contrastive"]
-        terms["total"] = total
+        terms["total"] = self.reference_terms(out, rainy, clear, terms)
         return terms
 
     def training_step(self, batch: dict) -> dict:
@@ -204,12 +187,6 @@ class Derainer(nn.Module):
                 f"got keys {sorted(batch)}."
             )
         return self.losses(rainy, clear)
-
-    @torch.no_grad()
-    def validation_images(self, batch: dict) -> Tensor:
-        """Derained images of a batch (for the trainer's validation grids)."""
-        rainy, _ = self.prepare_batch(batch)
-        return self.enhance(rainy)
 
 
 def _default_contrastive() -> nn.Module:
