@@ -53,8 +53,15 @@ def test_known_values():
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**16), gain=st.floats(0.1, 1.0))
 def test_global_gain_keeps_order(seed, gain):
+    """A global gain keeps every order, except between lightness values that float rounding can
+    swap once scaled (at most a few ulps apart); a power of two scales exactly and keeps all."""
     x = _rand(1, 3, 16, 16, seed=seed)
-    assert float(loe(x, x * gain, grid=8)) == 0.0
+    exponent = round(np.log2(gain))
+    assert float(loe(x, x * 2.0**exponent, grid=8)) == 0.0
+    light = lightness_map(x, grid=8)[0]
+    close = (light[:, None] - light[None, :]).abs() <= 4 * torch.finfo(light.dtype).eps
+    near_ties = int(close.sum() - light.numel())  # ordered pairs of distinct points
+    assert float(loe(x, x * gain, grid=8)) * light.numel() <= near_ties
 
 
 def test_sizes_may_differ_and_grey_is_accepted():
