@@ -424,13 +424,20 @@ class GuidedGainEnhancer(nn.Module):
         ``detail_nsr``); ``grey`` as in :meth:`denoise_strength`."""
         return nsr_detail_amount(grey, self.detail, self.detail_nsr or 0.0)
 
-    def _sharpen(self, out: Tensor, x: Tensor, *, in_place: bool = False) -> Tensor:
-        """``out`` sharpened by each photo's amount, measured on the input ``x`` (or as it is);
-        ``in_place``: ``out`` may be overwritten (inference, :func:`luma_unsharp_`)."""
+    def _input_detail_amount(self, x: Tensor) -> Tensor | None:
+        """:meth:`detail_amount` of the input ``x`` ``(B, 3, H, W)``, or ``None`` without
+        ``detail``. Taken before the output exists, so the noise estimate's full-size temporaries
+        never sit beside it (a 12-megapixel photo: 0.2 GB less at the peak)."""
         if self.detail == 0.0:
+            return None
+        return self.detail_amount(x.mean(1, keepdim=True))
+
+    def _sharpen(self, out: Tensor, amount: Tensor | None, *, in_place: bool = False) -> Tensor:
+        """``out`` sharpened by ``amount`` (from :meth:`_input_detail_amount`; ``None``: as it
+        is); ``in_place``: ``out`` may be overwritten (inference, :func:`luma_unsharp_`)."""
+        if amount is None:
             return out
-        amount = self.detail_amount(x.mean(1, keepdim=True)).to(out.dtype)
-        return (luma_unsharp_ if in_place else luma_unsharp)(out, amount, self._taps)
+        return (luma_unsharp_ if in_place else luma_unsharp)(out, amount.to(out.dtype), self._taps)
 
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:
@@ -475,7 +482,7 @@ class GuidedGainEnhancer(nn.Module):
         guide = x.mean(1, keepdim=True)
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
         gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
-        out = self._sharpen(self._apply_gain(q, gain), x)
+        out = self._sharpen(self._apply_gain(q, gain), self._input_detail_amount(x))
         return CurveOutput(out, torch.cat([log_gain, log_eps], 1))
 
     @torch.no_grad()
@@ -518,6 +525,7 @@ class GuidedGainEnhancer(nn.Module):
         No checks and no gradient; ``stats`` must come from ``x`` (the maps may be averaged or
         edited, e.g. smoothed over time).
         """
+        amount = self._input_detail_amount(x)
         a, b = self._coefficients(stats, log_eps)
         big_h, big_w = x.shape[-2:]
         cells = (a.shape[-2] * self.block, a.shape[-1] * self.block)
@@ -530,7 +538,7 @@ class GuidedGainEnhancer(nn.Module):
         gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
         if _use_gain_kernel(x, ab_wide):
             out = _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
-            return self._sharpen(out, x, in_place=True)
+            return self._sharpen(out, amount, in_place=True)
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
@@ -541,4 +549,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return self._sharpen(out, x, in_place=True)
+        return self._sharpen(out, amount, in_place=True)
