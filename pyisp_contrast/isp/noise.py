@@ -31,7 +31,7 @@ from torch import Tensor
 
 from pyisp_contrast.core.checks import check_float, check_image
 
-__all__ = ["grey_noise_sigma", "noise_sigma", "noise_to_signal"]
+__all__ = ["grey_noise_sigma", "grey_noise_to_signal", "noise_sigma", "noise_to_signal"]
 
 
 def _grey(images: Tensor, *, check_range: bool) -> tuple[Tensor, bool]:
@@ -56,6 +56,15 @@ def grey_noise_sigma(grey: Tensor) -> Tensor:
     r = torch.add(d[..., :-2, :], d[..., 2:, :]).sub_(d[..., 1:-1, :], alpha=2.0)
     # 6 sqrt(2 / pi): the mean absolute response to white noise of unit standard deviation
     return r.abs().mean((1, 2, 3)) / (6.0 * math.sqrt(2.0 / math.pi))
+
+
+def grey_noise_to_signal(grey: Tensor, floor: float = 1e-3) -> Tensor:
+    """:func:`noise_to_signal` of a ``(B, 1, H, W)`` grey level, ``(B,)``, without input checks.
+
+    For callers that have checked their input already; compiles with ``torch.jit.script`` (the
+    exported enhancers' per-photo denoiser strength and sharpening run it).
+    """
+    return grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(floor)
 
 
 def noise_sigma(images: Tensor) -> Tensor:
@@ -110,5 +119,5 @@ def noise_to_signal(images: Tensor, *, floor: float = 1e-3) -> Tensor:
     """
     check_float(floor, "floor", 0.0, low_open=True)
     grey, unbatched = _grey(images, check_range=True)
-    ratio = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(floor)
+    ratio = grey_noise_to_signal(grey, floor)
     return ratio[0] if unbatched else ratio

@@ -51,7 +51,7 @@ from pyisp_contrast.core.checks import (
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
-from pyisp_contrast.isp.noise import grey_noise_sigma
+from pyisp_contrast.isp.noise import grey_noise_to_signal
 from pyisp_contrast.isp.order import order_preserving_gain
 from pyisp_contrast.isp.sharpen import gaussian_taps, luma_unsharp, luma_unsharp_
 from pyisp_contrast.models.curve_net import CurveOutput
@@ -100,7 +100,7 @@ def nsr_denoise_strength(
     ``denoise_knee``) and of its exported files; compiles with ``torch.jit.script`` and has no
     branch on the image size, so the exported files keep that rule too.
     """
-    r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
+    r = grey_noise_to_signal(grey, mean_floor)
     strength = r / nsr
     if knee > 0.0:
         strength = torch.where(r <= knee, strength, (knee / nsr) * (r / knee) ** power)
@@ -120,8 +120,7 @@ def nsr_detail_amount(
     """
     amount = torch.full_like(grey[:, 0, 0, 0], detail)
     if nsr > 0.0:
-        r = grey_noise_sigma(grey) / grey.mean((1, 2, 3)).clamp_min(mean_floor)
-        amount = detail * (1.0 - r / nsr).clamp(0.0, 1.0)
+        amount = detail * (1.0 - grey_noise_to_signal(grey, mean_floor) / nsr).clamp(0.0, 1.0)
     return torch.where(_estimable(grey), amount, torch.zeros_like(amount))
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyisp_contrast.isp import noise_sigma, noise_to_signal
-from pyisp_contrast.isp.noise import grey_noise_sigma
+from pyisp_contrast.isp.noise import grey_noise_sigma, grey_noise_to_signal
 
 KERNEL = [[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]]
 
@@ -113,6 +113,12 @@ def test_grey_version_compiles_with_torchscript() -> None:
     grey = torch.rand(2, 1, 8, 9, generator=torch.Generator().manual_seed(6))
     scripted = torch.jit.script(grey_noise_sigma)
     torch.testing.assert_close(scripted(grey), grey_noise_sigma(grey))
+    ratio = torch.jit.script(grey_noise_to_signal)
+    torch.testing.assert_close(ratio(grey, 1e-3), grey_noise_to_signal(grey))
+    # the unchecked ratio is noise_to_signal's on an image whose channels are this grey level
+    torch.testing.assert_close(
+        grey_noise_to_signal(grey), noise_to_signal(grey.expand(-1, 3, -1, -1))
+    )
 
 
 def test_bad_input_is_refused_with_a_clear_message() -> None:
