@@ -547,16 +547,12 @@ def _prepare(
     from pyisp_contrast.models import scale_denoiser, set_exposure
 
     net = _resolve(model_or_name)
-    copied = False
-    for value, setting, attribute in (
-        (exposure, set_exposure, "exposure"),
-        (denoise, scale_denoiser, "denoise_scale"),
-    ):
-        if value is None:
-            continue
-        if hasattr(net, attribute) and not copied:
-            net, copied = copy.deepcopy(net), True  # the caller's model keeps its own settings
-        setting(net, value)
+    if exposure is not None or denoise is not None:
+        net = copy.deepcopy(net)  # the caller's model keeps its own settings
+    if exposure is not None:
+        set_exposure(net, exposure)
+    if denoise is not None:
+        scale_denoiser(net, denoise)
     module = inference_module(net)
     reference = copy.deepcopy(net).float().cpu().eval()
     path = Path(path)
