@@ -1,4 +1,5 @@
-"""Shared plumbing: input checks, colour constants, image I/O and resizing tables."""
+"""Shared plumbing: input checks, colour constants, image I/O, resizing tables and the CPU thread
+setting of the numba kernels."""
 
 from .checks import (
     InvalidTypeError,
@@ -30,6 +31,7 @@ from .io import (
     write_image,
 )
 from .resize import linear_resize_indices, resize_rows
+from .threads import follow_torch_threads
 
 __all__ = [
     "HEIF_SUFFIXES",
@@ -49,6 +51,7 @@ __all__ = [
     "check_int",
     "check_labels",
     "find_images",
+    "follow_torch_threads",
     "keep_input_dtype",
     "linear_resize_indices",
     "luma",

@@ -21,7 +21,6 @@ import math
 
 import numba
 import numpy as np
-import torch
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
@@ -437,12 +436,6 @@ def boc_kernel_f32(x, src, op, par, consts, out, diff_parts, stats_parts):  # pr
         diff_parts[n, ch] = _chunk_f32(
             x[src[n]], out[n], op[n], par[n], eps, veps, start, stop, stats_parts[n, ch]
         )
-
-
-def follow_torch_threads() -> None:
-    """Run the kernel on torch's thread count (``torch.set_num_threads``), so one setting governs
-    the library's CPU work; ``pyisp_contrast.models._curve_kernel`` does the same for its own."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 def n_chunks(npix: int) -> int:

@@ -39,6 +39,7 @@ from torch import Tensor
 
 from pyisp_contrast.core.checks import RANGE_TOLERANCE, value_checks_enabled
 from pyisp_contrast.core.color import luma
+from pyisp_contrast.core.threads import follow_torch_threads
 
 from .bags import (
     OVER,
@@ -425,7 +426,7 @@ def _fused_run(
     stats_parts[..., 1] = -np.inf
     consts = np.array([POW_EPS, VALUE_EPS], dtype=xn.dtype)
     kernel = K.boc_kernel_f32 if xn.dtype == np.float32 else K.boc_kernel
-    K.follow_torch_threads()
+    follow_torch_threads()
     kernel(
         xn,
         src.numpy(),

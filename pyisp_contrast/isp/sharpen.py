@@ -27,6 +27,7 @@ from torch import Tensor
 
 from pyisp_contrast.core.checks import check_float, check_image
 from pyisp_contrast.core.color import LUMA_WEIGHTS
+from pyisp_contrast.core.threads import follow_torch_threads
 
 __all__ = ["gaussian_taps", "luma_unsharp", "luma_unsharp_", "sharpen_luma"]
 
@@ -118,6 +119,7 @@ def luma_unsharp_(images: Tensor, amount: Tensor, taps: list[float]) -> Tensor:
     from pyisp_contrast.isp._sharpen_kernel import luma_unsharp_inplace
 
     n, _, h, w = images.shape
+    follow_torch_threads()
     luma_unsharp_inplace(
         images.detach().numpy(),
         amount.detach().to(torch.float32).contiguous().numpy(),

@@ -22,15 +22,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import torch
-
-
-def follow_torch_threads() -> None:
-    """Run numba's parallel loops on as many threads as torch's (``torch.set_num_threads``), so
-    one setting governs the library's CPU work (the command line's ``--threads`` included).
-    ``pyisp_contrast.isp._boc_kernel`` has the same two lines (a package's private modules are
-    its own)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 @numba.njit(cache=True, error_model="numpy")

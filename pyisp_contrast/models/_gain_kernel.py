@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import torch
 
 # Constants as float32 so that no loop promotes to float64 (a Python float literal would).
 _ZERO = np.float32(0.0)
@@ -42,13 +41,6 @@ _LN2 = np.log(2.0)
 _SQRT2 = np.sqrt(2.0)
 _MANTISSA = np.int64((1 << 52) - 1)
 _ONE_BITS = np.int64(1023 << 52)
-
-
-def follow_torch_threads() -> None:
-    """Run numba's parallel loops on as many threads as torch's (``torch.set_num_threads``), so
-    one setting governs the library's CPU work. ``_curve_kernel`` has the same line (a package's
-    private modules are its own, but this one stands alone)."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 @numba.njit(cache=True, error_model="numpy")

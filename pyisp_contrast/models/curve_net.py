@@ -39,6 +39,7 @@ from pyisp_contrast.core.checks import (
     value_checks_enabled,
 )
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
+from pyisp_contrast.core.threads import follow_torch_threads
 from pyisp_contrast.isp.curves import le_curve
 
 __all__ = [
@@ -161,7 +162,7 @@ class SharedMapLECurve(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, r: Tensor, iterations: int) -> Tensor:  # type: ignore[override]
-        from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_forward
+        from pyisp_contrast.models._curve_kernel import le_forward
 
         xc = x.detach().contiguous()
         rc = r.detach().contiguous()
@@ -178,7 +179,7 @@ class SharedMapLECurve(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, Tensor | None, None]:  # type: ignore[override]
-        from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_backward
+        from pyisp_contrast.models._curve_kernel import le_backward
 
         x, r = ctx.saved_tensors
         w = x.shape[-1]
@@ -210,7 +211,7 @@ def _use_curve_kernel(x: Tensor, curves: Tensor) -> bool:
 
 def _fused_apply(x: Tensor, wide: Tensor, low_h: int, iterations: int) -> Tensor:
     """Rows of ``wide`` (maps resized along the width) resized to ``x``'s height and applied."""
-    from pyisp_contrast.models._curve_kernel import follow_torch_threads, le_apply_upsampled
+    from pyisp_contrast.models._curve_kernel import le_apply_upsampled
 
     r0, r1, rw = linear_resize_indices(x.shape[-2], low_h, x.device, x.dtype)
     xc = x.detach().contiguous()

@@ -49,6 +49,7 @@ from pyisp_contrast.core.checks import (
     value_checks,
 )
 from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
+from pyisp_contrast.core.threads import follow_torch_threads
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
 from pyisp_contrast.isp.noise import grey_noise_to_signal
@@ -172,7 +173,7 @@ def _fused_apply(
     :func:`~pyisp_contrast.core.resize.resize_rows`; ``gain_wide`` ``(B, 1, gain_h, W)`` resizes
     to the photo's height. No row blocks: nothing larger than a row is kept.
     """
-    from pyisp_contrast.models._gain_kernel import follow_torch_threads, gain_apply_upsampled
+    from pyisp_contrast.models._gain_kernel import gain_apply_upsampled
 
     big_h = x.shape[-2]
     c0, c1, cw = linear_resize_indices(cells_h, coef_h, x.device, x.dtype)

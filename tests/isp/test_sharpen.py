@@ -212,3 +212,19 @@ def test_runs_on_the_test_device_as_on_the_cpu(device) -> None:
     amount = torch.tensor([0.3, 1.0])
     out = sharpen_luma(x.to(device), amount.to(device)).cpu()
     torch.testing.assert_close(out, sharpen_luma(x, amount), atol=1e-6, rtol=0)
+
+
+def test_the_cpu_kernel_runs_on_torchs_thread_count(monkeypatch) -> None:
+    """One setting governs the library's CPU work: the kernel follows ``torch.set_num_threads``."""
+    import numba
+
+    monkeypatch.setattr(sharpen, "KERNEL_MIN_PIXELS", 0)
+    threads, numba_threads = torch.get_num_threads(), numba.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        luma_unsharp_(torch.rand(1, 3, 8, 8), torch.tensor([0.5]), gaussian_taps(1.0))
+        assert numba.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+        numba.set_num_threads(numba_threads)
