@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_int
 from pyisp_contrast.isp.order import _order_preserving_gain
-from pyisp_contrast.isp.sharpen import luma_unsharp
+from pyisp_contrast.isp.sharpen import CONTRAST_CELL, luma, luma_unsharp, separable_blur
 from pyisp_contrast.models.curve_net import DCEBody
 from pyisp_contrast.models.gain_net import nsr_denoise_strength, nsr_detail_amount
 
@@ -223,23 +223,39 @@ class _GuidedGainInference(nn.Module):
         self.detail: float = float(getattr(net, "detail", 0.0))
         self.detail_nsr: float = float(getattr(net, "detail_nsr", None) or 0.0)
         self.detail_taps = list(getattr(net, "_taps", [1.0]))  # TorchScript infers List[float]
+        self.contrast: float = float(getattr(net, "contrast", 0.0))
+        self.contrast_nsr: float = float(getattr(net, "contrast_nsr", None) or 0.0)
+        self.contrast_taps = list(getattr(net, "_contrast_taps", [1.0]))
+        self.contrast_cell: int = CONTRAST_CELL
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
         self.order_floor: float = float(gain_net.ORDER_FLOOR)
         self.srgb_thresh: float = float(curves.SRGB_THRESH)
         self.lin_thresh: float = float(curves.LIN_THRESH)
 
+    @staticmethod
+    def _pad_to_cells(x: Tensor, hw: Tensor, block: int) -> Tensor:
+        """``x`` padded by replication to a multiple of ``block``, by index (the pad amounts are
+        computed from the shape)."""
+        padded = torch.div(hw + (block - 1), block, rounding_mode="floor") * block
+        rows = torch.minimum(torch.arange(padded[0], device=x.device), hw[0] - 1)
+        cols = torch.minimum(torch.arange(padded[1], device=x.device), hw[1] - 1)
+        return x.index_select(2, rows).index_select(3, cols)
+
     def _block_statistics(self, x: Tensor, guide: Tensor, hw: Tensor) -> Tensor:
         if self.block == 1:
             return torch.cat([guide, guide * guide, x, x * guide], 1)
-        # Replicate padding to a multiple of the block, by index: the pad amounts are computed.
-        padded = torch.div(hw + (self.block - 1), self.block, rounding_mode="floor") * self.block
-        rows = torch.minimum(torch.arange(padded[0], device=x.device), hw[0] - 1)
-        cols = torch.minimum(torch.arange(padded[1], device=x.device), hw[1] - 1)
-        g = guide.index_select(2, rows).index_select(3, cols)
-        p = x.index_select(2, rows).index_select(3, cols)
+        g = self._pad_to_cells(guide, hw, self.block)
+        p = self._pad_to_cells(x, hw, self.block)
         parts = [g, g * g, p, p * g]
         return torch.cat([F.avg_pool2d(t, self.block) for t in parts], 1)
+
+    def _cell_blur(self, grey: Tensor, hw: Tensor) -> Tensor:
+        """:func:`~pyisp_contrast.isp.sharpen.cell_blur` with the sizes as tensors."""
+        cell = self.contrast_cell
+        means = F.avg_pool2d(self._pad_to_cells(grey, hw, cell), cell)
+        cells = _spatial_size(means)
+        return _bilinear_resize(separable_blur(means, self.contrast_taps), cells, cells * cell, hw)
 
     def _bounded(self, raw: Tensor, bounds: tuple[float, float]) -> Tensor:
         lo, hi = bounds
@@ -287,9 +303,14 @@ class _GuidedGainInference(nn.Module):
         lin = _srgb_to_linear(v, self.srgb_thresh)
         v_out = _linear_to_srgb(gain * lin / (1.0 + (gain - 1.0) * lin), self.lin_thresh)
         out = (q.clamp_min(0.0) * (v_out / v.clamp_min(self.v_floor))).clamp(0.0, 1.0)
-        if self.detail > 0.0:  # GuidedGainEnhancer's sharpening, per photo
+        if self.detail > 0.0 or self.contrast > 0.0:  # GuidedGainEnhancer's sharpening, per photo
             amount = nsr_detail_amount(guide, self.detail, self.detail_nsr)
-            out = luma_unsharp(out, amount, self.detail_taps)
+            if self.contrast > 0.0:
+                k = nsr_detail_amount(guide, self.contrast, self.contrast_nsr)
+                low = self._cell_blur(luma(out), hw)
+                out = luma_unsharp(out, amount, self.detail_taps, k, low)
+            else:
+                out = luma_unsharp(out, amount, self.detail_taps)
         return out
 
 

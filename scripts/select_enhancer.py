@@ -79,6 +79,9 @@ INFERENCE_SETTINGS = (
     "denoise_knee",
     "detail",
     "detail_nsr",
+    "contrast",
+    "contrast_sigma",
+    "contrast_nsr",
 )
 
 

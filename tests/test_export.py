@@ -74,6 +74,15 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         GuidedGainEnhancer(channels=4, working_side=16, denoise_nsr=2.0, denoise_knee=0.05),
         GuidedGainEnhancer(channels=4, working_side=16, detail=0.5),  # sharpening, one amount
         GuidedGainEnhancer(channels=4, working_side=16, detail=1.0, detail_nsr=0.5),  # per photo
+        GuidedGainEnhancer(channels=4, working_side=16, contrast=0.5, contrast_sigma=6.0),
+        GuidedGainEnhancer(
+            channels=4,
+            working_side=16,
+            detail=0.3,
+            contrast=1.0,
+            contrast_sigma=20.0,
+            contrast_nsr=0.5,
+        ),
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -86,6 +95,8 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-denoise-knee",
         "gain-detail",
         "gain-detail-nsr",
+        "gain-contrast",
+        "gain-contrast-nsr",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

@@ -15,7 +15,9 @@ the full-resolution pixels, which is where noise shows) and predicts two smooth 
 
 With ``detail``, the result is then sharpened (:func:`~pyisp_contrast.isp.sharpen.sharpen_luma`,
 an unsharp mask on the luma, one ratio for all channels) by an amount that falls with the photo's
-measured noise, so clean photos regain fine detail and noisy ones are not sharpened into grain.
+measured noise, so clean photos regain fine detail and noisy ones are not sharpened into grain;
+with ``contrast``, the same pass adds a wider band of the luma (local contrast, which the smooth
+gain map and its order projection flatten), leaving the finest band, where noise is, alone.
 
 Why this shape: a per-pixel network that lifts and denoises freely breaks the lightness order of
 unevenly lit photos, while a pure curve keeps the order but neither lifts far nor denoises (the
@@ -54,7 +56,14 @@ from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_lin
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
 from pyisp_contrast.isp.noise import grey_noise_to_signal
 from pyisp_contrast.isp.order import order_preserving_gain
-from pyisp_contrast.isp.sharpen import gaussian_taps, luma_unsharp, luma_unsharp_
+from pyisp_contrast.isp.sharpen import (
+    cell_blur,
+    cell_taps,
+    gaussian_taps,
+    luma,
+    luma_unsharp,
+    luma_unsharp_,
+)
 from pyisp_contrast.models.curve_net import CurveOutput
 
 __all__ = ["GuidedGainEnhancer", "nsr_denoise_strength", "nsr_detail_amount"]
@@ -269,6 +278,15 @@ class GuidedGainEnhancer(nn.Module):
             noise-to-signal ratio ``> 0`` at and above which a photo is not sharpened: the amount
             falls linearly from ``detail`` for a clean photo to 0 there (:func:`nsr_detail_amount`),
             so noise is not sharpened. Set at inference; an attribute, checked when set.
+        contrast: local contrast after the gain, in [0, 4]: the amount of the band between the
+            sharpening's 1 px and ``contrast_sigma`` (``sharpen_luma(..., contrast=)``: the luma's
+            detail above the fine scale, added in the same pass and by the same one-ratio rule,
+            so greys stay grey); 0 (the default) is off. Set at inference; an attribute, checked
+            when set.
+        contrast_sigma: the band's width in pixels, in ``(0, 64]``
+            (:func:`~pyisp_contrast.isp.sharpen.cell_blur`); an attribute, checked when set.
+        contrast_nsr: with ``contrast``, ``None`` (the same amount for every photo) or a
+            noise-to-signal ratio ``> 0`` at which the amount falls to 0, as ``detail_nsr``.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -298,11 +316,17 @@ class GuidedGainEnhancer(nn.Module):
         denoise_knee: float | None = None,
         detail: float = 0.0,
         detail_nsr: float | None = None,
+        contrast: float = 0.0,
+        contrast_sigma: float = 8.0,
+        contrast_nsr: float | None = None,
     ) -> None:
         super().__init__()
         self.exposure = exposure
         self.detail = detail
         self.detail_nsr = detail_nsr
+        self.contrast = contrast
+        self.contrast_sigma = contrast_sigma
+        self.contrast_nsr = contrast_nsr
         self._taps = gaussian_taps(DETAIL_SIGMA)
         if not isinstance(order_preserving, bool):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
@@ -342,6 +366,9 @@ class GuidedGainEnhancer(nn.Module):
             "denoise_knee": self.denoise_knee,
             "detail": self.detail,
             "detail_nsr": self.detail_nsr,
+            "contrast": self.contrast,
+            "contrast_sigma": self.contrast_sigma,
+            "contrast_nsr": self.contrast_nsr,
         }
 
     @property
@@ -364,6 +391,31 @@ class GuidedGainEnhancer(nn.Module):
     detail_nsr = _optional_ratio(
         "detail_nsr", "The noise-to-signal ratio at which sharpening stops, or ``None``"
     )
+
+    contrast_nsr = _optional_ratio(
+        "contrast_nsr", "The noise-to-signal ratio at which the local contrast stops, or ``None``"
+    )
+
+    @property
+    def contrast(self) -> float:
+        """The local-contrast amount for a clean photo, 0 for none (see the class arguments)."""
+        return self._contrast
+
+    @contrast.setter
+    def contrast(self, value: float) -> None:
+        self._contrast = check_float(
+            value, "contrast", 0.0, DETAIL_LIMIT, hint="a local-contrast amount"
+        )
+
+    @property
+    def contrast_sigma(self) -> float:
+        """The width of the local-contrast band in pixels (see the class arguments)."""
+        return self._contrast_sigma
+
+    @contrast_sigma.setter
+    def contrast_sigma(self, value: float) -> None:
+        self._contrast_taps = cell_taps(value)  # checks it
+        self._contrast_sigma = float(value)
 
     @property
     def detail(self) -> float:
@@ -424,20 +476,36 @@ class GuidedGainEnhancer(nn.Module):
         ``detail_nsr``); ``grey`` as in :meth:`denoise_strength`."""
         return nsr_detail_amount(grey, self.detail, self.detail_nsr or 0.0)
 
-    def _input_detail_amount(self, x: Tensor) -> Tensor | None:
-        """:meth:`detail_amount` of the input ``x`` ``(B, 3, H, W)``, or ``None`` without
-        ``detail``. Taken before the output exists, so the noise estimate's full-size temporaries
-        never sit beside it (a 12-megapixel photo: 0.2 GB less at the peak)."""
-        if self.detail == 0.0:
-            return None
-        return self.detail_amount(x.mean(1, keepdim=True))
+    def contrast_amount(self, grey: Tensor) -> Tensor:
+        """``(B,)``: each photo's local-contrast amount (:func:`nsr_detail_amount` of ``contrast``
+        and ``contrast_nsr``); ``grey`` as in :meth:`denoise_strength`."""
+        return nsr_detail_amount(grey, self.contrast, self.contrast_nsr or 0.0)
 
-    def _sharpen(self, out: Tensor, amount: Tensor | None, *, in_place: bool = False) -> Tensor:
-        """``out`` sharpened by ``amount`` (from :meth:`_input_detail_amount`; ``None``: as it
+    def _input_sharpening(self, x: Tensor) -> tuple[Tensor, Tensor | None] | None:
+        """``(detail amount, contrast amount or None)`` of the input ``x`` ``(B, 3, H, W)``, or
+        ``None`` with neither. Taken before the output exists, so the noise estimate's full-size
+        temporaries never sit beside it (a 12-megapixel photo: 0.2 GB less at the peak)."""
+        if self.detail == 0.0 and self.contrast == 0.0:
+            return None
+        grey = x.mean(1, keepdim=True)
+        contrast = self.contrast_amount(grey) if self.contrast != 0.0 else None
+        return self.detail_amount(grey), contrast
+
+    def _sharpen(
+        self, out: Tensor, amounts: tuple[Tensor, Tensor | None] | None, *, in_place: bool = False
+    ) -> Tensor:
+        """``out`` sharpened by ``amounts`` (from :meth:`_input_sharpening`; ``None``: as it
         is); ``in_place``: ``out`` may be overwritten (inference, :func:`luma_unsharp_`)."""
-        if amount is None:
+        if amounts is None:
             return out
-        return (luma_unsharp_ if in_place else luma_unsharp)(out, amount.to(out.dtype), self._taps)
+        amount, contrast = amounts[0].to(out.dtype), amounts[1]
+        if in_place:
+            wide = None if contrast is None else self._contrast_taps
+            return luma_unsharp_(out, amount, self._taps, contrast, wide)
+        if contrast is None:
+            return luma_unsharp(out, amount, self._taps)
+        low = cell_blur(luma(out), self._contrast_taps)
+        return luma_unsharp(out, amount, self._taps, contrast.to(out.dtype), low)
 
     @staticmethod
     def order_gain(means: Tensor, log_gain: Tensor) -> Tensor:
@@ -482,7 +550,7 @@ class GuidedGainEnhancer(nn.Module):
         guide = x.mean(1, keepdim=True)
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
         gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
-        out = self._sharpen(self._apply_gain(q, gain), self._input_detail_amount(x))
+        out = self._sharpen(self._apply_gain(q, gain), self._input_sharpening(x))
         return CurveOutput(out, torch.cat([log_gain, log_eps], 1))
 
     @torch.no_grad()
@@ -525,7 +593,7 @@ class GuidedGainEnhancer(nn.Module):
         No checks and no gradient; ``stats`` must come from ``x`` (the maps may be averaged or
         edited, e.g. smoothed over time).
         """
-        amount = self._input_detail_amount(x)
+        amounts = self._input_sharpening(x)
         a, b = self._coefficients(stats, log_eps)
         big_h, big_w = x.shape[-2:]
         cells = (a.shape[-2] * self.block, a.shape[-1] * self.block)
@@ -538,7 +606,7 @@ class GuidedGainEnhancer(nn.Module):
         gain_wide = torch.lerp(gain[..., g0], gain[..., g1], gw)
         if _use_gain_kernel(x, ab_wide):
             out = _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
-            return self._sharpen(out, amount, in_place=True)
+            return self._sharpen(out, amounts, in_place=True)
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
@@ -549,4 +617,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return self._sharpen(out, amount, in_place=True)
+        return self._sharpen(out, amounts, in_place=True)

@@ -11,27 +11,94 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyisp_contrast.isp import sharpen, sharpen_luma
-from pyisp_contrast.isp.sharpen import _separable_blur, gaussian_taps, luma_unsharp, luma_unsharp_
+from pyisp_contrast.isp.sharpen import (
+    CONTRAST_CELL,
+    cell_blur,
+    cell_taps,
+    gaussian_taps,
+    luma,
+    luma_unsharp,
+    luma_unsharp_,
+    separable_blur,
+)
 
 
-def _slow_sharpen(image: torch.Tensor, amount: float, sigma: float) -> torch.Tensor:
-    """The module's formula written out pixel by pixel for one ``(3, H, W)`` image."""
+def _gauss(sigma: float) -> list[float]:
     r = max(1, round(3 * sigma))
     w = [math.exp(-(i * i) / (2 * sigma * sigma)) for i in range(-r, r + 1)]
-    w = [v / sum(w) for v in w]
-    rgb = image.tolist()
-    h, wd = image.shape[-2:]
-    y = [[0.299 * rgb[0][i][j] + 0.587 * rgb[1][i][j] + 0.114 * rgb[2][i][j] for j in range(wd)]
-         for i in range(h)]  # fmt: skip
-    out = torch.empty_like(image)
-    for i in range(h):
-        for j in range(wd):
-            blur = sum(
+    return [v / sum(w) for v in w]
+
+
+def _slow_blur(y: list[list[float]], sigma: float) -> list[list[float]]:
+    """A 2-D Gaussian of ``y`` (lists), border replicated, as a double sum per pixel."""
+    w = _gauss(sigma)
+    r, h, wd = len(w) // 2, len(y), len(y[0])
+    return [
+        [
+            sum(
                 w[a] * w[b] * y[min(max(i + a - r, 0), h - 1)][min(max(j + b - r, 0), wd - 1)]
                 for a in range(2 * r + 1)
                 for b in range(2 * r + 1)
             )
-            sharp = min(max(y[i][j] + amount * (y[i][j] - blur), 0.0), 1.0)
+            for j in range(wd)
+        ]
+        for i in range(h)
+    ]
+
+
+def _slow_cell_blur(y: list[list[float]], sigma: float, cell: int) -> list[list[float]]:
+    """``cell_blur`` written out: cell means (image padded by replication), a Gaussian of
+    ``sigma / cell`` cells, bilinear back to the pixels (half-pixel centres, clamped)."""
+    h, wd = len(y), len(y[0])
+    gh, gw = -(-h // cell), -(-wd // cell)
+    means = [
+        [
+            sum(
+                y[min(ci * cell + a, h - 1)][min(cj * cell + b, wd - 1)]
+                for a in range(cell)
+                for b in range(cell)
+            )
+            / cell**2
+            for cj in range(gw)
+        ]
+        for ci in range(gh)
+    ]
+    low = _slow_blur(means, sigma / cell)
+
+    def source(k: int, n: int) -> tuple[int, int, float]:
+        s = max((k + 0.5) / cell - 0.5, 0.0)
+        k0 = min(int(s), n - 1)
+        return k0, min(k0 + 1, n - 1), s - k0
+
+    out = []
+    for i in range(h):
+        i0, i1, wi = source(i, gh)
+        row = []
+        for j in range(wd):
+            j0, j1, wj = source(j, gw)
+            top = low[i0][j0] * (1 - wj) + low[i0][j1] * wj
+            bottom = low[i1][j0] * (1 - wj) + low[i1][j1] * wj
+            row.append(top * (1 - wi) + bottom * wi)
+        out.append(row)
+    return out
+
+
+def _slow_sharpen(
+    image: torch.Tensor, amount: float, sigma: float, contrast: float = 0.0, wide: float = 8.0
+) -> torch.Tensor:
+    """The module's formula written out pixel by pixel for one ``(3, H, W)`` image."""
+    rgb = image.tolist()
+    h, wd = image.shape[-2:]
+    y = [[0.299 * rgb[0][i][j] + 0.587 * rgb[1][i][j] + 0.114 * rgb[2][i][j] for j in range(wd)]
+         for i in range(h)]  # fmt: skip
+    fine = _slow_blur(y, sigma)
+    low = _slow_cell_blur(y, wide, CONTRAST_CELL)
+    out = torch.empty_like(image)
+    for i in range(h):
+        for j in range(wd):
+            blur = fine[i][j]
+            band = contrast * (blur - low[i][j])
+            sharp = min(max(y[i][j] + amount * (y[i][j] - blur) + band, 0.0), 1.0)
             ratio = 1.0 + (sharp - y[i][j]) / max(y[i][j], 1e-4)
             for c in range(3):
                 out[c, i, j] = min(max(rgb[c][i][j] * ratio, 0.0), 1.0)
@@ -47,6 +114,44 @@ def test_matches_a_slow_loop_of_the_formula(sigma: float) -> None:
     torch.testing.assert_close(out, expected)
 
 
+@pytest.mark.parametrize(("shape", "wide"), [((9, 11), 6.0), ((13, 6), 12.0), ((2, 3), 4.0)])
+def test_the_local_contrast_band_matches_a_slow_loop_of_the_formula(shape, wide) -> None:
+    g = torch.Generator().manual_seed(10)
+    x = torch.rand(2, 3, *shape, generator=g, dtype=torch.float64)
+    pairs = [(0.3, 0.8), (0.0, 2.0)]
+    expected = torch.stack(
+        [_slow_sharpen(im, a, 1.0, c, wide) for im, (a, c) in zip(x, pairs)]
+    )  # fmt: skip
+    amount, contrast = (torch.tensor(v, dtype=torch.float64) for v in zip(*pairs))
+    out = sharpen_luma(x, amount, contrast=contrast, contrast_sigma=wide)
+    torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (8, 8), (17, 30)])
+def test_cell_blur_keeps_constants_and_matches_a_slow_loop(shape) -> None:
+    g = torch.Generator().manual_seed(11)
+    grey = torch.rand(1, 1, *shape, generator=g, dtype=torch.float64)
+    expected = torch.tensor(_slow_cell_blur(grey[0, 0].tolist(), 10.0, CONTRAST_CELL))
+    torch.testing.assert_close(cell_blur(grey, cell_taps(10.0))[0, 0], expected.double())
+    flat = torch.full((2, 1, *shape), 0.3, dtype=torch.float64)
+    torch.testing.assert_close(cell_blur(flat, cell_taps(10.0)), flat)
+
+
+def test_the_local_contrast_band_leaves_pixel_noise_alone() -> None:
+    """The wide band starts where the fine one ends: a pixel checkerboard (the finest detail,
+    where sensor noise is) barely moves under any ``contrast`` away from the border (where the
+    replicated edge breaks the pattern), while a slow wave's local contrast grows with it."""
+    checker = 0.4 + 0.05 * ((torch.arange(32)[:, None] + torch.arange(32)) % 2).double()
+    checker = checker.expand(1, 3, 32, 32)
+    inner = (..., slice(4, -4), slice(4, -4))
+    moved = (sharpen_luma(checker, 0.0, contrast=2.0) - checker)[inner].abs().max()
+    assert float(moved) < 1e-4
+    assert float((sharpen_luma(checker, 2.0) - checker)[inner].abs().max()) > 0.04
+    waves = 0.4 + 0.1 * torch.sin(torch.arange(64).double() / 3).expand(1, 3, 16, 64)
+    swing = [float(sharpen_luma(waves, 0.0, contrast=c).std()) for c in (0.0, 0.5, 1.0)]
+    assert swing[0] < swing[1] < swing[2]
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (2, 5), (17, 9), (40, 33)])
 @pytest.mark.parametrize("sigma", [0.3, 1.0, 2.5])
 def test_blur_is_korninas_gaussian_with_replicated_border(shape, sigma) -> None:
@@ -55,7 +160,7 @@ def test_blur_is_korninas_gaussian_with_replicated_border(shape, sigma) -> None:
     taps = gaussian_taps(sigma)
     k = len(taps)
     expected = kornia.filters.gaussian_blur2d(grey, (k, k), (sigma, sigma), border_type="replicate")
-    torch.testing.assert_close(_separable_blur(grey, taps), expected)
+    torch.testing.assert_close(separable_blur(grey, taps), expected)
 
 
 def test_gaussian_taps_are_symmetric_odd_and_sum_to_one() -> None:
@@ -83,14 +188,17 @@ def test_known_answer_at_a_step_edge() -> None:
     seed=st.integers(0, 2**16),
     amount=st.floats(0.0, 4.0),
     sigma=st.floats(0.2, 3.0),
+    contrast=st.floats(0.0, 4.0),
 )
-def test_greys_stay_grey_and_the_range_is_kept(seed: int, amount: float, sigma: float) -> None:
+def test_greys_stay_grey_and_the_range_is_kept(
+    seed: int, amount: float, sigma: float, contrast: float
+) -> None:
     g = torch.Generator().manual_seed(seed)
     grey = torch.rand(1, 1, 12, 13, generator=g).expand(1, 3, 12, 13)
-    out = sharpen_luma(grey, amount, sigma=sigma)
+    out = sharpen_luma(grey, amount, sigma=sigma, contrast=contrast)
     assert bool((out[:, 0] == out[:, 1]).all() and (out[:, 1] == out[:, 2]).all())
     colour = torch.rand(1, 3, 12, 13, generator=g)
-    out = sharpen_luma(colour, amount, sigma=sigma)
+    out = sharpen_luma(colour, amount, sigma=sigma, contrast=contrast)
     assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
 
 
@@ -109,8 +217,10 @@ def test_amount_zero_is_exactly_the_identity_and_flat_images_stay() -> None:
     x = torch.rand(2, 3, 16, 16, generator=g)
     x[0, :, :4] = 1e-6  # even below the luma floor
     assert bool((sharpen_luma(x, 0.0) == x).all())
+    assert bool((sharpen_luma(x, 0.0, contrast=torch.zeros(2)) == x).all())
     flat = torch.full((1, 3, 9, 9), 0.37)
     torch.testing.assert_close(sharpen_luma(flat, 3.0), flat)
+    torch.testing.assert_close(sharpen_luma(flat, 3.0, contrast=3.0), flat)
 
 
 def test_per_image_amounts_equal_one_image_at_a_time() -> None:
@@ -134,6 +244,10 @@ def test_gradcheck_float64() -> None:
     x = (0.1 + 0.8 * torch.rand(2, 3, 7, 6, generator=g, dtype=torch.float64)).requires_grad_()
     amount = torch.tensor([0.3, 0.9], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda i, a: sharpen_luma(i, a), (x, amount))
+    contrast = torch.tensor([0.5, 1.2], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda i, a, c: sharpen_luma(i, a, contrast=c, contrast_sigma=6.0), (x, amount, contrast)
+    )
 
 
 def test_the_scriptable_core_compiles_and_matches() -> None:
@@ -145,6 +259,11 @@ def test_the_scriptable_core_compiles_and_matches() -> None:
     taps = gaussian_taps(1.0)
     torch.testing.assert_close(scripted(x, amount, taps), luma_unsharp(x, amount, taps))
     torch.testing.assert_close(luma_unsharp(x, amount, taps), sharpen_luma(x, amount))
+    contrast, low = torch.tensor([0.5, 0.0]), cell_blur(luma(x), cell_taps(6.0))
+    expected = sharpen_luma(x, amount, contrast=contrast, contrast_sigma=6.0)
+    torch.testing.assert_close(scripted(x, amount, taps, contrast, low), expected)
+    with pytest.warns(DeprecationWarning, match="jit"):
+        torch.testing.assert_close(torch.jit.script(cell_blur)(luma(x), cell_taps(6.0)), low)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +276,10 @@ def test_the_scriptable_core_compiles_and_matches() -> None:
         ({"amount": torch.tensor([0.1, float("inf")])}, "finite"),
         ({"amount": 0.5, "sigma": 0.0}, "sigma"),
         ({"amount": 0.5, "sigma": 40.0}, "sigma"),
+        ({"amount": 0.5, "contrast": -1.0}, "contrast"),
+        ({"amount": 0.5, "contrast": torch.tensor([0.1])}, r"`contrast` .* one value per image"),
+        ({"amount": 0.5, "contrast": 1.0, "contrast_sigma": 0.0}, "contrast_sigma"),
+        ({"amount": 0.5, "contrast": 1.0, "contrast_sigma": 65.0}, "contrast_sigma"),
     ],
 )
 def test_bad_arguments_say_what_to_give(kwargs, match) -> None:
@@ -189,6 +312,12 @@ def test_the_cpu_kernel_equals_the_torch_version_in_place(sigma, shape, monkeypa
     out = luma_unsharp_(own, amount, taps)
     assert out is own
     torch.testing.assert_close(out, expected, atol=1e-6, rtol=0)
+    # with the local-contrast band (cells of 4 px: the sizes include partial cells)
+    contrast, wide = 2 * torch.rand(shape[0], generator=g), cell_taps(4 + 4 * sigma)
+    expected = luma_unsharp(x, amount, taps, contrast, cell_blur(luma(x), wide))
+    own = x.clone()
+    assert luma_unsharp_(own, amount, taps, contrast, wide) is own
+    torch.testing.assert_close(own, expected, atol=1e-6, rtol=0)
     double = x.double()
     out = luma_unsharp_(double, amount.double(), taps)
     assert out is not double and bool((double == x.double()).all())  # left as it was

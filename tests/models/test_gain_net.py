@@ -293,6 +293,63 @@ def test_detail_is_saved_checked_and_keeps_greys_grey(tmp_path, net: GuidedGainE
     assert bool((y[:, 0] == y[:, 1]).all() and (y[:, 1] == y[:, 2]).all())
 
 
+@pytest.mark.parametrize("kernel", [False, True])
+def test_contrast_is_the_per_photo_local_contrast_after_the_gain(
+    net: GuidedGainEnhancer, kernel: bool, monkeypatch
+) -> None:
+    """``contrast`` adds the wide band of :func:`sharpen_luma` by ``contrast (1 - r /
+    contrast_nsr)`` beside ``detail``; the CPU kernel (``kernel``) and torch agree."""
+    from pyisp_contrast.isp import sharpen
+
+    if kernel:
+        monkeypatch.setattr(sharpen, "KERNEL_MIN_PIXELS", 0)
+    g = torch.Generator().manual_seed(16)
+    clean = 0.05 + 0.3 * torch.linspace(0, 1, 48).view(1, 1, 1, 48).expand(1, 3, 48, 48)
+    clean = (clean + 0.002 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    noisy = (clean + 0.05 * torch.randn(clean.shape, generator=g)).clamp(0, 1)
+    model = _with(net, detail=0.3, contrast=0.8, contrast_sigma=6.0, contrast_nsr=0.1)
+    for x in (clean, noisy):
+        r = float(noise_to_signal(x))
+        k = 0.8 * min(max(1.0 - r / 0.1, 0.0), 1.0)
+        assert float(model.contrast_amount(x.mean(1, keepdim=True))) == pytest.approx(
+            k, rel=1e-5, abs=1e-7
+        )
+        expected = sharpen_luma(net.enhance(x), 0.3, contrast=k, contrast_sigma=6.0)
+        torch.testing.assert_close(model.enhance(x), expected, atol=2e-6, rtol=1e-5)
+        with torch.no_grad():
+            torch.testing.assert_close(model(x).enhanced, expected, atol=2e-6, rtol=1e-5)
+    assert float(model.contrast_amount(clean.mean(1, keepdim=True))) > 0.7
+    assert float(model.contrast_amount(noisy.mean(1, keepdim=True))) == 0.0
+    # contrast alone (no detail): the fine band is left as it is
+    alone = _with(net, contrast=0.8, contrast_sigma=6.0)
+    expected = sharpen_luma(net.enhance(clean), 0.0, contrast=0.8, contrast_sigma=6.0)
+    torch.testing.assert_close(alone.enhance(clean), expected, atol=2e-6, rtol=1e-5)
+
+
+def test_contrast_is_saved_checked_and_keeps_greys_grey(tmp_path, net: GuidedGainEnhancer) -> None:
+    assert (net.contrast, net.contrast_sigma, net.contrast_nsr) == (0.0, 8.0, None)
+    model = _with(net, contrast=0.4, contrast_sigma=12.0, contrast_nsr=0.2)
+    x = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(17)) * 0.4
+    save_pretrained(model, tmp_path / "c.pt")
+    loaded = load_pretrained(tmp_path / "c.pt")
+    assert (loaded.contrast, loaded.contrast_sigma, loaded.contrast_nsr) == (0.4, 12.0, 0.2)
+    torch.testing.assert_close(loaded.enhance(x), model.enhance(x))
+    for bad in (-0.1, 4.5, float("nan")):
+        with pytest.raises(ValueError, match="contrast"):
+            model.contrast = bad
+    for bad in (0.0, 65.0, float("nan")):
+        with pytest.raises(ValueError, match="contrast_sigma"):
+            model.contrast_sigma = bad
+    assert model.contrast_sigma == 12.0  # a refused value leaves the setting as it was
+    with pytest.raises(ValueError, match="contrast_nsr"):
+        GuidedGainEnhancer(contrast=1.0, contrast_nsr=0.0)
+    grey = (torch.rand(1, 1, 40, 40, generator=torch.Generator().manual_seed(18)) * 0.2).expand(
+        1, 3, 40, 40
+    )
+    y = _with(net, contrast=2.0, contrast_sigma=6.0).enhance(grey)
+    assert bool((y[:, 0] == y[:, 1]).all() and (y[:, 1] == y[:, 2]).all())
+
+
 def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
     model = GuidedGainEnhancer(**{**net.config, "order_preserving": True})
     model.load_state_dict(net.state_dict())
