@@ -5,7 +5,7 @@
 #
 # 1. The tests that only run with --device cuda (GPU kernels equal the CPU paths on shared
 #    inputs; the regional loss, curve estimators, trainer, the bundled pie-physics enhancer and
-#    its sharpening on the GPU).
+#    its sharpening and local contrast on the GPU).
 # 2. The GPU benchmarks: superpixels (SLIC 1 x 1024^2 <= 2 ms, 16 x 384^2 <= 5 ms targets),
 #    curves and enhance (PIE training step and its torch.profiler split), written to
 #    benchmarks/results/<name>_cuda.json beside the CPU results; then the summary of both.

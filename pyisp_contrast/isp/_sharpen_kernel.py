@@ -19,6 +19,21 @@ _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _blur_down(rows, i, taps, out):  # pragma: no cover
+    """Row ``i`` of ``rows`` ``(H, W)`` blurred down the columns by the symmetric ``taps``, border
+    replicated, into ``out`` ``(W,)``; the inner loops run along the row, so they vectorise."""
+    q, last = taps.size // 2, rows.shape[0] - 1
+    mid = rows[i]
+    for j in range(out.size):
+        out[j] = taps[q] * mid[j]
+    for t in range(1, q + 1):
+        c = taps[q - t]
+        up, down = rows[max(i - t, 0)], rows[min(i + t, last)]
+        for j in range(out.size):
+            out[j] += c * (up[j] + down[j])
+
+
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _cell_low_pass(padded, r, h, w, cell, taps, scratch, out):  # pragma: no cover
     """The blurred cell means of the luma rows ``padded[b, i, r : r + w]`` into ``out``
@@ -50,16 +65,7 @@ def _cell_low_pass(padded, r, h, w, cell, taps, scratch, out):  # pragma: no cov
             dst[cj] = s
     for row in numba.prange(n * gh):
         b, ci = row // gh, row % gh
-        dst = out[b, ci]
-        mid = scratch[b, ci]
-        for cj in range(gw):
-            dst[cj] = taps[q] * mid[cj]
-        for t in range(1, q + 1):
-            c = taps[q - t]
-            up = scratch[b, max(ci - t, 0)]
-            down = scratch[b, min(ci + t, gh - 1)]
-            for cj in range(gw):
-                dst[cj] += c * (up[cj] + down[cj])
+        _blur_down(scratch[b], ci, taps, out[b, ci])
 
 
 @numba.njit(parallel=True, cache=True, error_model="numpy")
@@ -109,16 +115,7 @@ def luma_unsharp_inplace(
     for row in numba.prange(n * h):
         b, i = row // h, row % h
         s = np.empty(w, dtype=np.float32)  # one row: stays in the cache
-        c = taps[r]
-        mid = blurred[b, i]
-        for j in range(w):
-            s[j] = c * mid[j]
-        for t in range(1, r + 1):
-            c = taps[r - t]
-            up = blurred[b, max(i - t, 0)]
-            down = blurred[b, min(i + t, h - 1)]
-            for j in range(w):
-                s[j] += c * (up[j] + down[j])
+        _blur_down(blurred[b], i, taps, s)
         a = amount[b]
         lp = padded[b, i]
         if wide:

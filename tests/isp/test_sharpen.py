@@ -341,6 +341,9 @@ def test_runs_on_the_test_device_as_on_the_cpu(device) -> None:
     amount = torch.tensor([0.3, 1.0])
     out = sharpen_luma(x.to(device), amount.to(device)).cpu()
     torch.testing.assert_close(out, sharpen_luma(x, amount), atol=1e-6, rtol=0)
+    contrast = torch.tensor([0.2, 1.5])
+    out = sharpen_luma(x.to(device), amount.to(device), contrast=contrast.to(device)).cpu()
+    torch.testing.assert_close(out, sharpen_luma(x, amount, contrast=contrast), atol=1e-6, rtol=0)
 
 
 def test_the_cpu_kernel_runs_on_torchs_thread_count(monkeypatch) -> None:
