@@ -11,7 +11,7 @@
 - :mod:`~pyisp_contrast.isp.denoise`: a guided filter with block statistics and a per-region noise level.
 - :mod:`~pyisp_contrast.isp.noise`: how noisy a photo is (Immerkær's estimator), one number per image.
 - :mod:`~pyisp_contrast.isp.sharpen`: an unsharp mask on the luma that keeps chromaticity (greys
-  stay grey), with one amount per image.
+  stay grey), with one amount per image, and an optional wider band of local contrast.
 - :mod:`~pyisp_contrast.isp.order`: isotonic fits that keep lightness order (brighter regions stay
   brighter after a regional gain).
 """
@@ -104,7 +104,7 @@ from .denoise import (
 )
 from .noise import noise_sigma, noise_to_signal
 from .order import isotonic_fit, order_preserving_gain
-from .sharpen import sharpen_luma
+from .sharpen import SharpenLuma, sharpen_luma
 
 __all__ = [
     "HAZE_DEFAULTS",
@@ -143,6 +143,7 @@ __all__ = [
     "Rain",
     "RationalGain",
     "Reinhard",
+    "SharpenLuma",
     "SigmoidContrast",
     "SrgbToLinear",
     "ValueCurve",

@@ -29,13 +29,14 @@ import kornia
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_image
 from pyisp_contrast.core.color import LUMA_WEIGHTS
 from pyisp_contrast.core.threads import follow_torch_threads
 
 __all__ = [
+    "SharpenLuma",
     "cell_blur",
     "cell_taps",
     "gaussian_taps",
@@ -286,3 +287,44 @@ def sharpen_luma(
     else:
         out = luma_unsharp(x, amounts, taps)
     return out[0] if unbatched else out
+
+
+class SharpenLuma(nn.Module):
+    """Module form of :func:`sharpen_luma`, its settings checked once; ``forward(images)``.
+
+    Example:
+        >>> clarity = SharpenLuma(0.25, contrast=0.2, contrast_sigma=6.0)
+        >>> x = torch.rand(2, 3, 32, 32)
+        >>> torch.equal(clarity(x), sharpen_luma(x, 0.25, contrast=0.2, contrast_sigma=6.0))
+        True
+    """
+
+    def __init__(
+        self,
+        amount: float = 0.25,
+        *,
+        sigma: float = 1.0,
+        contrast: float = 0.0,
+        contrast_sigma: float = 8.0,
+    ) -> None:
+        super().__init__()
+        self.amount = check_float(amount, "amount", 0.0, hint="how much detail to add")
+        self.contrast = check_float(contrast, "contrast", 0.0, hint="how much local contrast")
+        gaussian_taps(sigma)  # checks
+        cell_taps(contrast_sigma)
+        self.sigma, self.contrast_sigma = float(sigma), float(contrast_sigma)
+
+    def forward(self, images: Tensor) -> Tensor:
+        return sharpen_luma(
+            images,
+            self.amount,
+            sigma=self.sigma,
+            contrast=self.contrast,
+            contrast_sigma=self.contrast_sigma,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"amount={self.amount}, sigma={self.sigma}, contrast={self.contrast}, "
+            f"contrast_sigma={self.contrast_sigma}"
+        )

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyisp_contrast.isp import sharpen, sharpen_luma
+from pyisp_contrast.isp import SharpenLuma, sharpen, sharpen_luma
 from pyisp_contrast.isp.sharpen import (
     CONTRAST_CELL,
     cell_blur,
@@ -360,3 +360,20 @@ def test_the_cpu_kernel_runs_on_torchs_thread_count(monkeypatch) -> None:
     finally:
         torch.set_num_threads(threads)
         numba.set_num_threads(numba_threads)
+
+
+def test_the_module_equals_the_function_and_checks_its_settings() -> None:
+    g = torch.Generator().manual_seed(12)
+    x = torch.rand(2, 3, 20, 24, generator=g)
+    module = SharpenLuma(0.5, sigma=1.5, contrast=0.3, contrast_sigma=10.0)
+    expected = sharpen_luma(x, 0.5, sigma=1.5, contrast=0.3, contrast_sigma=10.0)
+    torch.testing.assert_close(module(x), expected, atol=0, rtol=0)
+    assert "contrast=0.3" in repr(module)
+    for kwargs, match in [
+        ({"amount": -1.0}, "amount"),
+        ({"contrast": float("nan")}, "contrast"),
+        ({"sigma": 0.0}, "sigma"),
+        ({"contrast_sigma": 100.0}, "contrast_sigma"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            SharpenLuma(**kwargs)
