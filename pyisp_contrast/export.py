@@ -49,7 +49,11 @@ from pyisp_contrast.core.checks import check_int
 from pyisp_contrast.isp.order import _order_preserving_gain
 from pyisp_contrast.isp.sharpen import CONTRAST_CELL, luma, luma_unsharp, separable_blur
 from pyisp_contrast.models.curve_net import DCEBody
-from pyisp_contrast.models.gain_net import nsr_denoise_strength, nsr_detail_amount
+from pyisp_contrast.models.gain_net import (
+    lift_fraction,
+    nsr_denoise_strength,
+    nsr_detail_amount,
+)
 
 __all__ = [
     "VERIFY_SIZES",
@@ -225,6 +229,7 @@ class _GuidedGainInference(nn.Module):
         self.detail_taps = list(getattr(net, "_taps", [1.0]))  # TorchScript infers List[float]
         self.contrast: float = float(getattr(net, "contrast", 0.0))
         self.contrast_nsr: float = float(getattr(net, "contrast_nsr", None) or 0.0)
+        self.contrast_lift: float = float(getattr(net, "contrast_lift", None) or 0.0)
         self.contrast_taps = list(getattr(net, "_contrast_taps", [1.0]))
         self.contrast_cell: int = CONTRAST_CELL
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
@@ -307,6 +312,8 @@ class _GuidedGainInference(nn.Module):
             amount = nsr_detail_amount(guide, self.detail, self.detail_nsr)
             if self.contrast > 0.0:
                 k = nsr_detail_amount(guide, self.contrast, self.contrast_nsr)
+                if self.contrast_lift > 0.0:  # less local contrast for less lift
+                    k = k * lift_fraction(log_gain, self.contrast_lift)
                 low = self._cell_blur(luma(out), hw)
                 out = luma_unsharp(out, amount, self.detail_taps, k, low)
             else:

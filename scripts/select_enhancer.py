@@ -82,6 +82,7 @@ INFERENCE_SETTINGS = (
     "contrast",
     "contrast_sigma",
     "contrast_nsr",
+    "contrast_lift",
 )
 
 

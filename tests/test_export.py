@@ -83,6 +83,9 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
             contrast_sigma=20.0,
             contrast_nsr=0.5,
         ),
+        GuidedGainEnhancer(
+            channels=4, working_side=16, exposure=1.0, contrast=0.5, contrast_lift=3.0
+        ),
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -97,6 +100,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-detail-nsr",
         "gain-contrast",
         "gain-contrast-nsr",
+        "gain-contrast-lift",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

@@ -66,7 +66,7 @@ from pyisp_contrast.isp.sharpen import (
 )
 from pyisp_contrast.models.curve_net import CurveOutput
 
-__all__ = ["GuidedGainEnhancer", "nsr_denoise_strength", "nsr_detail_amount"]
+__all__ = ["GuidedGainEnhancer", "lift_fraction", "nsr_denoise_strength", "nsr_detail_amount"]
 
 #: log-gain range: gains from about 1/3 (darken blown regions a little) to about 400 (EV +8.6).
 LOG_GAIN_MIN, LOG_GAIN_MAX = -1.0, 6.0
@@ -134,24 +134,38 @@ def nsr_detail_amount(
     return torch.where(_estimable(grey), amount, torch.zeros_like(amount))
 
 
+def lift_fraction(log_gain: Tensor, stops: float) -> Tensor:
+    """``(B,)``: how far each photo is lifted, as a fraction of ``stops``: the mean of
+    ``log2(gain)`` over its gain map ``log_gain`` ``(B, 1, h, w)`` (natural log, as the maps hold
+    it) divided by ``stops``, clipped to ``[0, 1]``. A photo left as it is (gain 1) gives 0.
+
+    The gate of :class:`GuidedGainEnhancer`'s ``contrast_lift``: the local contrast gives back
+    what a lift's smooth gain map flattened, so a photo that is not lifted gets none. Compiles
+    with ``torch.jit.script``.
+
+    Example:
+        >>> lift_fraction(torch.full((2, 1, 4, 4), math.log(2.0)), 2.0)  # one stop of two
+        tensor([0.5000, 0.5000])
+    """
+    return (log_gain.mean((1, 2, 3)) / (math.log(2.0) * stops)).clamp(0.0, 1.0)
+
+
 def _estimable(grey: Tensor) -> Tensor:
     """``(B,)``: True where both sides have 3 pixels (Immerkær's windows), from a slice of at most
     one pixel (no size arithmetic, so ONNX and TorchScript files follow it for every size)."""
     return torch.ones_like(grey[..., 2:3, 2:3]).sum((1, 2, 3)) > 0
 
 
-def _optional_ratio(name: str, doc: str) -> property:
-    """A checked setting of :class:`GuidedGainEnhancer`: ``None`` or a noise-to-signal ratio
-    ``> 0`` (its class arguments say what each does)."""
+def _optional_ratio(name: str, doc: str, hint: str = "a noise-to-signal ratio") -> property:
+    """A checked setting of :class:`GuidedGainEnhancer`: ``None`` or a number ``> 0`` (by
+    default a noise-to-signal ratio; its class arguments say what each does)."""
     key = "_" + name
 
     def get(self) -> float | None:
         return getattr(self, key)
 
     def set_(self, value: float | None) -> None:
-        ratio = check_float(
-            value, name, 0.0, low_open=True, optional=True, hint="a noise-to-signal ratio"
-        )
+        ratio = check_float(value, name, 0.0, low_open=True, optional=True, hint=hint)
         setattr(self, key, ratio)
 
     return property(get, set_, doc=f"{doc} (see the class arguments).")
@@ -287,6 +301,10 @@ class GuidedGainEnhancer(nn.Module):
             (:func:`~pyisp_contrast.isp.sharpen.cell_blur`); an attribute, checked when set.
         contrast_nsr: with ``contrast``, ``None`` (the same amount for every photo) or a
             noise-to-signal ratio ``> 0`` at which the amount falls to 0, as ``detail_nsr``.
+        contrast_lift: with ``contrast``, ``None`` (every photo the full amount) or a lift in
+            stops ``> 0``: a photo lifted by less (the mean of ``log2`` of its gain map) gets that
+            fraction of the amount (:func:`lift_fraction`), so a photo left as it is, whose
+            contrast the gain did not flatten, is not given more. Also an attribute.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -319,6 +337,7 @@ class GuidedGainEnhancer(nn.Module):
         contrast: float = 0.0,
         contrast_sigma: float = 8.0,
         contrast_nsr: float | None = None,
+        contrast_lift: float | None = None,
     ) -> None:
         super().__init__()
         self.exposure = exposure
@@ -327,6 +346,7 @@ class GuidedGainEnhancer(nn.Module):
         self.contrast = contrast
         self.contrast_sigma = contrast_sigma
         self.contrast_nsr = contrast_nsr
+        self.contrast_lift = contrast_lift
         self._taps = gaussian_taps(DETAIL_SIGMA)
         if not isinstance(order_preserving, bool):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
@@ -369,6 +389,7 @@ class GuidedGainEnhancer(nn.Module):
             "contrast": self.contrast,
             "contrast_sigma": self.contrast_sigma,
             "contrast_nsr": self.contrast_nsr,
+            "contrast_lift": self.contrast_lift,
         }
 
     @property
@@ -394,6 +415,11 @@ class GuidedGainEnhancer(nn.Module):
 
     contrast_nsr = _optional_ratio(
         "contrast_nsr", "The noise-to-signal ratio at which the local contrast stops, or ``None``"
+    )
+    contrast_lift = _optional_ratio(
+        "contrast_lift",
+        "The lift in stops that gets the full local contrast, or ``None``",
+        hint="a lift in stops",
     )
 
     @property
@@ -476,19 +502,25 @@ class GuidedGainEnhancer(nn.Module):
         ``detail_nsr``); ``grey`` as in :meth:`denoise_strength`."""
         return nsr_detail_amount(grey, self.detail, self.detail_nsr or 0.0)
 
-    def contrast_amount(self, grey: Tensor) -> Tensor:
+    def contrast_amount(self, grey: Tensor, log_gain: Tensor | None = None) -> Tensor:
         """``(B,)``: each photo's local-contrast amount (:func:`nsr_detail_amount` of ``contrast``
-        and ``contrast_nsr``); ``grey`` as in :meth:`denoise_strength`."""
-        return nsr_detail_amount(grey, self.contrast, self.contrast_nsr or 0.0)
+        and ``contrast_nsr``), times its :func:`lift_fraction` with ``contrast_lift`` and the
+        photo's ``log_gain`` map (from :meth:`low_res_maps`); ``grey`` as in
+        :meth:`denoise_strength`."""
+        amount = nsr_detail_amount(grey, self.contrast, self.contrast_nsr or 0.0)
+        if self.contrast_lift is not None and log_gain is not None:
+            amount = amount * lift_fraction(log_gain, self.contrast_lift).to(amount.dtype)
+        return amount
 
-    def _input_sharpening(self, x: Tensor) -> tuple[Tensor, Tensor | None] | None:
-        """``(detail amount, contrast amount or None)`` of the input ``x`` ``(B, 3, H, W)``, or
-        ``None`` with neither. Taken before the output exists, so the noise estimate's full-size
-        temporaries never sit beside it (a 12-megapixel photo: 0.2 GB less at the peak)."""
+    def _input_sharpening(self, x: Tensor, log_gain: Tensor) -> tuple[Tensor, Tensor | None] | None:
+        """``(detail amount, contrast amount or None)`` of the input ``x`` ``(B, 3, H, W)`` with
+        its ``log_gain`` map, or ``None`` with neither. Taken before the output exists, so the
+        noise estimate's full-size temporaries never sit beside it (a 12-megapixel photo: 0.2 GB
+        less at the peak)."""
         if self.detail == 0.0 and self.contrast == 0.0:
             return None
         grey = x.mean(1, keepdim=True)
-        contrast = self.contrast_amount(grey) if self.contrast != 0.0 else None
+        contrast = self.contrast_amount(grey, log_gain) if self.contrast != 0.0 else None
         return self.detail_amount(grey), contrast
 
     def _sharpen(
@@ -550,7 +582,7 @@ class GuidedGainEnhancer(nn.Module):
         guide = x.mean(1, keepdim=True)
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
         gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
-        out = self._sharpen(self._apply_gain(q, gain), self._input_sharpening(x))
+        out = self._sharpen(self._apply_gain(q, gain), self._input_sharpening(x, log_gain))
         return CurveOutput(out, torch.cat([log_gain, log_eps], 1))
 
     @torch.no_grad()
@@ -593,7 +625,7 @@ class GuidedGainEnhancer(nn.Module):
         No checks and no gradient; ``stats`` must come from ``x`` (the maps may be averaged or
         edited, e.g. smoothed over time).
         """
-        amounts = self._input_sharpening(x)
+        amounts = self._input_sharpening(x, log_gain)
         a, b = self._coefficients(stats, log_eps)
         big_h, big_w = x.shape[-2:]
         cells = (a.shape[-2] * self.block, a.shape[-1] * self.block)

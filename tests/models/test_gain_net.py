@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,6 +15,7 @@ from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_lin
 from pyisp_contrast.models import load_pretrained, save_pretrained
 from pyisp_contrast.models.gain_net import (
     GuidedGainEnhancer,
+    lift_fraction,
     nsr_denoise_strength,
     nsr_detail_amount,
 )
@@ -348,6 +351,51 @@ def test_contrast_is_saved_checked_and_keeps_greys_grey(tmp_path, net: GuidedGai
     )
     y = _with(net, contrast=2.0, contrast_sigma=6.0).enhance(grey)
     assert bool((y[:, 0] == y[:, 1]).all() and (y[:, 1] == y[:, 2]).all())
+
+
+def test_contrast_lift_scales_the_local_contrast_by_the_photos_lift(net) -> None:
+    """With ``contrast_lift`` a photo gets ``contrast`` times the mean of ``log2`` of its gain
+    map over ``contrast_lift`` (at most 1), each photo its own."""
+    g = torch.Generator().manual_seed(19)
+    dark = (0.03 + 0.05 * torch.rand(1, 3, 48, 48, generator=g)).clamp(0, 1)
+    bright = (0.55 + 0.3 * torch.rand(1, 3, 48, 48, generator=g)).clamp(0, 1)
+    x = torch.cat([dark, bright])
+    gated = _with(net, contrast=0.8, contrast_sigma=6.0, contrast_lift=10.0)
+    with torch.no_grad():
+        log_gain = gated.low_res_maps(x)[1]
+    stops = log_gain.mean((1, 2, 3)) / math.log(2.0)
+    fraction = (stops / 10.0).clamp(0, 1)
+    torch.testing.assert_close(lift_fraction(log_gain, 10.0), fraction)
+    # (this random network lifts both photos by 7-8.5 stops: two fractions between 0 and 1)
+    assert 0.0 < float(fraction.min()) < float(fraction.max()) < 1.0
+    expected = sharpen_luma(
+        net.enhance(x), torch.zeros(2), contrast=0.8 * fraction, contrast_sigma=6.0
+    )
+    torch.testing.assert_close(gated.enhance(x), expected, atol=2e-6, rtol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(gated(x).enhanced, expected, atol=2e-6, rtol=1e-5)
+    grey = x.mean(1, keepdim=True)
+    torch.testing.assert_close(gated.contrast_amount(grey, log_gain), 0.8 * fraction)
+    torch.testing.assert_close(gated.contrast_amount(grey), torch.full((2,), 0.8))
+    # a gain of 1 everywhere: no lift, no local contrast; far past the lift: all of it
+    flat = torch.zeros(2, 1, 4, 4)
+    assert lift_fraction(flat, 2.0).tolist() == [0.0, 0.0]
+    assert lift_fraction(flat + 3.0, 2.0).tolist() == [1.0, 1.0]
+    with pytest.warns(DeprecationWarning, match="jit"):
+        scripted = torch.jit.script(lift_fraction)
+    torch.testing.assert_close(scripted(log_gain, 10.0), fraction)
+
+
+def test_contrast_lift_is_saved_and_checked(tmp_path, net: GuidedGainEnhancer) -> None:
+    assert net.contrast_lift is None
+    model = _with(net, contrast=0.4, contrast_lift=1.5)
+    save_pretrained(model, tmp_path / "l.pt")
+    assert load_pretrained(tmp_path / "l.pt").contrast_lift == 1.5
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"contrast_lift.*stops"):
+            model.contrast_lift = bad
+    model.contrast_lift = None
+    assert model.contrast_lift is None
 
 
 def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
