@@ -86,6 +86,18 @@ def test_range_tolerance_and_range_switch() -> None:
         check_image(torch.full((1, 1, 1, 1), float("nan")), check_range=False)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("check_range", [True, False])
+def test_one_non_finite_pixel_among_valid_ones_is_refused(bad: float, check_range: bool) -> None:
+    """The finiteness check comes from the min and max (NaN propagates, inf reaches one of them):
+    one bad pixel anywhere, with or without the range check, in any float dtype."""
+    for dtype in (torch.float16, torch.float32, torch.float64):
+        x = torch.rand(2, 3, 17, 19, dtype=dtype)
+        x[1, 2, 16, 3] = bad
+        with pytest.raises(ValueError, match="NaN or inf"):
+            check_image(x, check_range=check_range)
+
+
 def test_value_checks_context_switches_off_and_restores() -> None:
     assert value_checks_enabled()
     with value_checks(False):
