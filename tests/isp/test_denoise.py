@@ -127,3 +127,37 @@ def test_bad_arguments_say_what_to_do() -> None:
         D.block_guided_filter(x, 1e-2, torch.rand(1, 1, 4, 4))
     with pytest.raises(ValueError, match="NaN"):
         D.block_guided_filter(torch.full((1, 3, 4, 4), float("nan")), 1e-2)
+
+
+@pytest.mark.parametrize(
+    ("shape", "block"),
+    [
+        ((1, 3, 1, 1), 4),
+        ((2, 3, 37, 50), 4),
+        ((1, 3, 41, 29), 3),
+        ((1, 1, 9, 20), 2),
+        ((1, 3, 8, 8), 8),
+    ],
+)
+def test_the_cpu_kernel_equals_torch_for_block_statistics(shape, block, monkeypatch) -> None:
+    """The numba path (CPU float32, no gradient) agrees with the pooled torch products to float32
+    rounding, partial cells (replicated border) included; gradients and other dtypes take torch."""
+    g = torch.Generator().manual_seed(20)
+    x = torch.rand(shape, generator=g)
+    guide = x.mean(1, keepdim=True)
+    monkeypatch.setattr(D, "KERNEL_MIN_PIXELS", 10**12)
+    expected = D.block_statistics(x, guide, block)
+    monkeypatch.setattr(D, "KERNEL_MIN_PIXELS", 0)
+    assert D._use_kernel(x, guide)
+    torch.testing.assert_close(D.block_statistics(x, guide, block), expected, atol=3e-7, rtol=0)
+    assert not D._use_kernel(x.double(), guide.double())
+    assert not D._use_kernel(x.requires_grad_(), guide)
+    stats = D.block_statistics(x, guide, block)  # the torch path, differentiable
+    assert stats.grad_fn is not None
+    torch.testing.assert_close(stats.detach(), expected)
+
+
+def test_small_images_take_torch_for_block_statistics() -> None:
+    x = torch.rand(1, 3, 384, 384)
+    assert not D._use_kernel(x, x.mean(1, keepdim=True))
+    assert D.KERNEL_MIN_PIXELS > 384 * 384
