@@ -17,7 +17,8 @@ With ``detail``, the result is then sharpened (:func:`~pyisp_contrast.isp.sharpe
 an unsharp mask on the luma, one ratio for all channels) by an amount that falls with the photo's
 measured noise, so clean photos regain fine detail and noisy ones are not sharpened into grain;
 with ``contrast``, the same pass adds a wider band of the luma (local contrast, which the smooth
-gain map and its order projection flatten), leaving the finest band, where noise is, alone.
+gain map and its order projection flatten; with ``contrast_lift``, in proportion to how far the
+photo is lifted), leaving the finest band, where noise is, alone.
 
 Why this shape: a per-pixel network that lifts and denoises freely breaks the lightness order of
 unevenly lit photos, while a pure curve keeps the order but neither lifts far nor denoises (the
