@@ -16,7 +16,8 @@ a lit one) flattens the contrast between neighbouring details. An ISP sharpens a
 
 Every channel is scaled by the luma's ratio, so chromaticity is kept and a grey stays exactly grey.
 This example shows the two bands of one photo, then what they do after the bundled enhancer's lift
-(``pie-physics`` runs both: ``detail`` and ``contrast``).
+(``pie-physics`` runs both: ``detail``, and ``contrast`` in proportion to how far it lifts the
+photo, up to ``contrast_lift`` stops: a photo it leaves as it is lost no contrast to the lift).
 """
 
 # %%
@@ -30,6 +31,7 @@ from pyisp_contrast.isp.degrade import low_light
 from pyisp_contrast.isp.sharpen import cell_blur, cell_taps, gaussian_taps, luma, separable_blur
 from pyisp_contrast.metrics import psnr, ssim
 from pyisp_contrast.models import load_pretrained
+from pyisp_contrast.models.gain_net import lift_fraction
 
 clean = torch.from_numpy(skimage.data.astronaut()).permute(2, 0, 1).float().div(255)[None]
 dark, _ = low_light(
@@ -67,9 +69,11 @@ fig.tight_layout()
 # against the clean photo.
 model = load_pretrained("pie-physics")
 grey_level = dark.mean(1, keepdim=True)
+log_gain = model.low_res_maps(dark)[1]  # the gain map the model lifts this photo by
 print(
     f"shipped: detail {model.detail} (this photo: {model.detail_amount(grey_level).item():.2f}), "
-    f"contrast {model.contrast} at {model.contrast_sigma} px"
+    f"contrast {model.contrast} at {model.contrast_sigma} px, in full from a lift of "
+    f"{model.contrast_lift} stops (this photo: {lift_fraction(log_gain, model.contrast_lift).item():.2f} of it)"
 )
 outputs = {"both bands (shipped)": model.enhance(dark)}
 detail, contrast = model.detail, model.contrast
