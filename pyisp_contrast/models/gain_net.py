@@ -431,7 +431,7 @@ class GuidedGainEnhancer(nn.Module):
 
     @property
     def contrast(self) -> float:
-        """The local-contrast amount for a clean photo, 0 for none (see the class arguments)."""
+        """The local-contrast amount at full strength, 0 for none (see the class arguments)."""
         return self._contrast
 
     @contrast.setter
