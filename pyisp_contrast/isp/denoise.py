@@ -112,10 +112,31 @@ def block_statistics(images: Tensor, guide: Tensor, block: int) -> Tensor:
 
 
 def _box(x: Tensor, radius: int) -> Tensor:
+    """Mean over the ``(2 radius + 1)^2`` window of each cell, windows cut at the border (as
+    ``F.avg_pool2d(x, 2 radius + 1, stride=1, padding=radius, count_include_pad=False)``).
+
+    Summed as shifted slices of the zero-padded maps along each axis, divided by the window's
+    count of cells: 4x faster than that stride-1 pooling on the CPU (8 x 225 x 300 cells: about
+    1 ms against 4), equal to float rounding.
+    """
     if radius == 0:
         return x
+    h, w = x.shape[-2], x.shape[-1]
     k = 2 * radius + 1
-    return F.avg_pool2d(x, k, stride=1, padding=radius, count_include_pad=False)
+    p = F.pad(x, [radius, radius, radius, radius])
+    rows = p[..., :, 0:w] + p[..., :, 1 : 1 + w]
+    for i in range(2, k):
+        rows = rows + p[..., :, i : i + w]
+    out = rows[..., 0:h, :] + rows[..., 1 : 1 + h, :]
+    for i in range(2, k):
+        out = out + rows[..., i : i + h, :]
+    return out / (_window_counts(h, radius, x)[:, None] * _window_counts(w, radius, x))
+
+
+def _window_counts(n: int, radius: int, like: Tensor) -> Tensor:
+    """``(n,)``: how many of ``n`` positions each window of ``2 radius + 1`` covers."""
+    i = torch.arange(n, device=like.device)
+    return ((i + radius).clamp(max=n - 1) - (i - radius).clamp(min=0) + 1).to(like.dtype)
 
 
 def guided_coefficients(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyisp_contrast.isp import denoise as D
 
@@ -161,3 +163,19 @@ def test_small_images_take_torch_for_block_statistics() -> None:
     x = torch.rand(1, 3, 384, 384)
     assert not D._use_kernel(x, x.mean(1, keepdim=True))
     assert D.KERNEL_MIN_PIXELS > 384 * 384
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 12), w=st.integers(1, 12), radius=st.integers(0, 4), seed=st.integers(0, 999)
+)
+def test_box_mean_is_the_cut_window_average(h: int, w: int, radius: int, seed: int) -> None:
+    """The shifted-slice box mean equals torch's stride-1 pooling that leaves the padding out of
+    each window's count, for any size and radius (also windows wider than the map)."""
+    x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    k = 2 * radius + 1
+    if radius == 0:
+        expected = x
+    else:
+        expected = F.avg_pool2d(x, k, stride=1, padding=radius, count_include_pad=False)
+    torch.testing.assert_close(D._box(x, radius), expected)
