@@ -1,6 +1,6 @@
 """Speed and memory of enhancement, and where a PIE training step spends its time.
 
-Four measurements (issues 5 and 12):
+Six measurements (issues 5, 12 and 13):
 
 1. **Per-image time**, the bundled enhancer (``--weights``, default ``pie-physics``; a randomly
    initialised :class:`~pyisp_contrast.models.FastCurveEstimator` when the weights cannot be loaded)
@@ -18,14 +18,18 @@ Four measurements (issues 5 and 12):
 4. **pie-default** (issue 13, item 5), the fast curve-estimator weights: one 1200 x 900 photo in
    process against 15 ms (Zero-DCE++ timed in the same run for scale), and the 12-MP peak memory
    of the command line with ``--weights pie-default`` against 1 GB (``--pie-weights`` names them).
-5. **One training step** of the full PIE objective (batch 2, 384 x 384, fast network, the offline
+5. **Stages** of the bundled enhancer on the budget photo, each beside the way it was done
+   before its speed change (input check, block statistics, the guided filter's window means,
+   widening the maps, the sharpening), so each change's gain stays measured in one run; no
+   target, a table.
+6. **One training step** of the full PIE objective (batch 2, 384 x 384, fast network, the offline
    exposure encoder) with its time split from the objective's ``torch.profiler.record_function``
    ranges: segmentation (SLIC labels), BoC negatives, feature terms (contrastive + preservation),
    the other terms, backward. Target: segmentation + BoC <= 10 % of the step.
 
 Both sides of each ratio are timed back to back in one run. Run
 ``python benchmarks/bench_enhance.py [--quick] [--data DIR] [--weights NAME|PATH]
-[--skip speed budget memory pie-budget pie-memory train]``; writes
+[--skip speed budget memory pie-budget pie-memory stages train]``; writes
 ``benchmarks/results/enhance.json``, where the rows of skipped parts are carried over from the
 file's previous contents (marked so in their notes).
 """
@@ -267,7 +271,7 @@ def bench_training_step(device: torch.device, steps: int, crop: int, embedder: s
 
 
 #: Parts of the benchmark (``--skip`` names), each with how its rows are recognised in the JSON.
-SECTIONS = ("speed", "budget", "memory", "pie-budget", "pie-memory", "train")
+SECTIONS = ("speed", "budget", "memory", "pie-budget", "pie-memory", "stages", "train")
 _CHECK_PEERS = {
     "speed": "full-resolution DCE-Net",
     "budget": "Zero-DCE++ (scale 12",
@@ -275,9 +279,11 @@ _CHECK_PEERS = {
     "pie-budget": "15 ms budget",
     "pie-memory": "1 GB budget",
     "train": "10 % of a training step",
+    "stages": "(no check)",
 }
 _TABLE_TITLES = {
     "speed": "Per-image enhancement time (s)",
+    "stages": "pie-physics stages on one 1200x900 photo (ms, fastest call)",
     "train": "Training step time split (s)",
 }
 
@@ -301,6 +307,73 @@ def _carry_over(skipped, checks, tables, extra, out_dir) -> None:
         tables.extend(t for t in old.get("tables", []) if t.get("title") == title)
         if part in old.get("extra", {}):
             extra[part] = old["extra"][part]
+
+
+def bench_stages(weights: str, device: torch.device, repeat: int) -> list[list]:
+    """Where the bundled enhancer's time goes on the budget photo, stage by stage, each next to
+    the way it was done before its speed change (the same arithmetic, within float rounding), so
+    the gain of each change stays measured: rows ``[stage, ours_ms, earlier way, earlier_ms]``.
+    All timed interleaved in one run, fastest call of each."""
+    import pyisp_contrast.isp.denoise as denoise
+    from pyisp_contrast.core.checks import check_image
+    from pyisp_contrast.core.resize import linear_resize_indices
+    from pyisp_contrast.isp.sharpen import cell_blur, luma, luma_unsharp, luma_unsharp_
+    from pyisp_contrast.models.gain_net import _widen
+
+    model, _ = _fast_model(weights, device)
+    x = _budget_photo(device)
+    guide = x.mean(1, keepdim=True).contiguous()
+    with torch.no_grad():
+        maps = model.low_res_maps(x)
+    stats = maps[0]
+    ab = torch.cat(model._coefficients(stats, maps[2]), 1)
+    c0, c1, cw = linear_resize_indices(1200, ab.shape[-1], device, ab.dtype)
+    amount = torch.tensor([0.25], device=device)
+    contrast = torch.tensor([model.contrast or 0.2], device=device)
+    taps, wide = model._taps, model._contrast_taps
+    out = model.enhance(x)
+
+    def old_check():  # before: a separate isfinite pass beside the min and max
+        torch.stack([x.amin(), x.amax(), torch.isfinite(x).all().to(x.dtype)]).tolist()
+
+    def torch_statistics():
+        limit = denoise.KERNEL_MIN_PIXELS
+        denoise.KERNEL_MIN_PIXELS = 1 << 62
+        try:
+            denoise.block_statistics(x, guide, model.block)
+        finally:
+            denoise.KERNEL_MIN_PIXELS = limit
+
+    def old_box():
+        F.avg_pool2d(stats, 2 * model.radius + 1, stride=1, padding=model.radius,
+                     count_include_pad=False)  # fmt: skip
+
+    def torch_sharpen():
+        luma_unsharp(out, amount, taps, contrast, cell_blur(luma(out), wide))
+
+    stages = [  # (stage, ours, the earlier way, how it was done)
+        ("input check", lambda: check_image(x, "images"), "isfinite pass", old_check),
+        ("block statistics", lambda: denoise.block_statistics(x, guide, model.block),
+         "torch pooling", torch_statistics),
+        ("window means (guided filter)", lambda: denoise._box(stats, model.radius),
+         "avg_pool2d", old_box),
+        ("maps widened to the photo", lambda: _widen(ab, 1200), "column gather",
+         lambda: torch.lerp(ab[..., c0], ab[..., c1], cw)),
+        ("sharpening + local contrast", lambda: luma_unsharp_(out.clone(), amount, taps,
+                                                               contrast, wide),
+         "torch", torch_sharpen),
+        ("map network (low_res_maps)", lambda: model.low_res_maps(x), "", None),
+        ("whole enhance", lambda: model.enhance(x), "", None),
+    ]  # fmt: skip
+    cases = {name: (fn, None) for name, fn, _, _ in stages}
+    cases.update({f"{name} / {way}": (fn, None) for name, _, way, fn in stages if fn})
+    with torch.no_grad():
+        times = _fastest_interleaved(cases, repeat, device)
+    best = {k: 1000 * min(v) for k, v in times.items()}
+    return [
+        [name, best[name], way, best[f"{name} / {way}"] if fn else ""]
+        for name, _, way, fn in stages
+    ]
 
 
 def bench_pie_budget(weights: str, device: torch.device, repeat: int) -> dict:
@@ -405,6 +478,11 @@ def main() -> None:
             "note": f"peak {pm['peak_gb']:.2f} GB, {pm['seconds']:.1f} s including start-up",
         })  # fmt: skip
         extra["pie-memory"] = pm | {"weights": a.pie_weights}
+
+    if "stages" not in a.skip:
+        rows = bench_stages(a.weights, device, a.repeat or (5 if a.quick else 20))
+        tables.append({"title": _TABLE_TITLES["stages"],
+                       "columns": ["stage", "ours", "earlier way", "earlier"], "rows": rows})  # fmt: skip
 
     _carry_over([p for p in SECTIONS if p in a.skip], checks, tables, extra, a.out)
 
