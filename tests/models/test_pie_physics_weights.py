@@ -75,3 +75,25 @@ def test_noisy_grey_beside_a_coloured_patch_stays_neutral(model, level: int) -> 
 def test_flat_grey_is_exactly_grey(model, level: int) -> None:
     out = model.enhance(torch.full((1, 3, 64, 64), level / 255))
     assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2])
+
+
+def test_the_shipped_file_is_stage_2_with_the_cards_inference_settings(model) -> None:
+    """Reproducible (issue 12): the shipped weights are stage 2's committed step-700 checkpoint
+    unchanged, and the shipped file differs from it only by the settings the model card chose
+    after training (all of them inference-only); applying those gives the same outputs."""
+    from pathlib import Path
+
+    stage2 = Path(__file__).resolve().parents[2] / "configs/init/pie_physics_stage2.pt"
+    trained = load_pretrained(stage2)
+    assert trained.state_dict().keys() == model.state_dict().keys()
+    assert all(torch.equal(a, model.state_dict()[k]) for k, a in trained.state_dict().items())
+    chosen = {k: v for k, v in model.config.items() if trained.config[k] != v}
+    assert set(chosen) == {
+        "radius", "order_preserving", "denoise_nsr", "denoise_knee", "detail", "detail_nsr",
+        "contrast", "contrast_sigma", "contrast_lift",
+    }  # fmt: skip
+    for key, value in chosen.items():
+        setattr(trained, key, value)
+    assert trained.config == model.config
+    x = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(3)) * 0.2
+    torch.testing.assert_close(trained.enhance(x), model.enhance(x), atol=0, rtol=0)
