@@ -157,6 +157,9 @@ def test_the_cpu_kernel_equals_torch_for_block_statistics(shape, block, monkeypa
     stats = D.block_statistics(x, guide, block)  # the torch path, differentiable
     assert stats.grad_fn is not None
     torch.testing.assert_close(stats.detach(), expected)
+    with torch.no_grad():  # a tensor that requires grad, under no_grad: the kernel, no error
+        assert D._use_kernel(x, guide)
+        torch.testing.assert_close(D.block_statistics(x, guide, block), expected, atol=3e-7, rtol=0)
 
 
 def test_small_images_take_torch_for_block_statistics() -> None:
