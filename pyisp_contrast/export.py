@@ -48,6 +48,7 @@ from torch import Tensor, nn
 from pyisp_contrast.core.checks import check_int
 from pyisp_contrast.isp.order import _order_preserving_gain
 from pyisp_contrast.isp.sharpen import CONTRAST_CELL, luma, luma_unsharp, separable_blur
+from pyisp_contrast.isp.tone import s_curve_about_mean
 from pyisp_contrast.models.curve_net import DCEBody
 from pyisp_contrast.models.gain_net import (
     lift_fraction,
@@ -232,6 +233,8 @@ class _GuidedGainInference(nn.Module):
         self.contrast_lift: float = float(getattr(net, "contrast_lift", None) or 0.0)
         self.contrast_taps = list(getattr(net, "_contrast_taps", [1.0]))
         self.contrast_cell: int = CONTRAST_CELL
+        self.tone: float = float(getattr(net, "tone", 0.0))
+        self.tone_gain: float = float(getattr(net, "tone_gain", 3.0))
         self.exposure_log_gain: float = float(getattr(net, "exposure", 0.0)) * math.log(2.0)
         self.order_bins: int = int(gain_net.ORDER_BINS)
         self.order_floor: float = float(gain_net.ORDER_FLOOR)
@@ -318,6 +321,11 @@ class _GuidedGainInference(nn.Module):
                 out = luma_unsharp(out, amount, self.detail_taps, k, low)
             else:
                 out = luma_unsharp(out, amount, self.detail_taps)
+        if self.tone > 0.0:  # GuidedGainEnhancer's S-curve, gated by the lift like the contrast
+            t = torch.full_like(log_gain[:, 0, 0, 0], self.tone)
+            if self.contrast_lift > 0.0:
+                t = t * lift_fraction(log_gain, self.contrast_lift)
+            out = s_curve_about_mean(out, self.tone_gain, t)
         return out
 
 

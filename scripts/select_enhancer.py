@@ -83,6 +83,8 @@ INFERENCE_SETTINGS = (
     "contrast_sigma",
     "contrast_nsr",
     "contrast_lift",
+    "tone",
+    "tone_gain",
 )
 
 

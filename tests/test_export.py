@@ -86,6 +86,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         GuidedGainEnhancer(
             channels=4, working_side=16, exposure=1.0, contrast=0.5, contrast_lift=3.0
         ),
+        GuidedGainEnhancer(channels=4, working_side=16, tone=0.7, tone_gain=5.0, contrast_lift=9.0),
         FastCurveEstimator(channels=4, working_side=None, scale_factor=5.0),
         FastCurveEstimator(channels=4, iterations=4, n_maps=4, working_side=24),
         CurveEstimator(channels=4, iterations=3),
@@ -101,6 +102,7 @@ def test_inference_module_equals_enhance(name: str, models: dict[str, nn.Module]
         "gain-contrast",
         "gain-contrast-nsr",
         "gain-contrast-lift",
+        "gain-tone",
         "fast-scale-factor",
         "fast-4-maps",
         "dce-net",

@@ -12,6 +12,8 @@
 - :mod:`~pyisp_contrast.isp.noise`: how noisy a photo is (Immerkær's estimator), one number per image.
 - :mod:`~pyisp_contrast.isp.sharpen`: an unsharp mask on the luma that keeps chromaticity (greys
   stay grey), with one amount per image, and an optional wider band of local contrast.
+- :mod:`~pyisp_contrast.isp.tone`: a camera-like S-curve on the luma about the photo's mean,
+  chromaticity kept.
 - :mod:`~pyisp_contrast.isp.order`: isotonic fits that keep lightness order (brighter regions stay
   brighter after a regional gain).
 """
@@ -105,6 +107,7 @@ from .denoise import (
 from .noise import noise_sigma, noise_to_signal
 from .order import isotonic_fit, order_preserving_gain
 from .sharpen import SharpenLuma, sharpen_luma
+from .tone import luma_s_curve
 
 __all__ = [
     "HAZE_DEFAULTS",
@@ -172,6 +175,7 @@ __all__ = [
     "log_curve",
     "low_light",
     "luma",
+    "luma_s_curve",
     "noise_sigma",
     "noise_to_signal",
     "order_preserving_gain",

@@ -18,7 +18,9 @@ an unsharp mask on the luma, one ratio for all channels) by an amount that falls
 measured noise, so clean photos regain fine detail and noisy ones are not sharpened into grain;
 with ``contrast``, the same pass adds a wider band of the luma (local contrast, which the smooth
 gain map and its order projection flatten; with ``contrast_lift``, in proportion to how far the
-photo is lifted), leaving the finest band, where noise is, alone.
+photo is lifted), leaving the finest band, where noise is, alone; with ``tone``, a camera-like
+S-curve on the luma (:func:`~pyisp_contrast.isp.tone.luma_s_curve`) gives back the midtone
+contrast that a camera's rendering has and a gain in linear light does not.
 
 Why this shape: a per-pixel network that lifts and denoises freely breaks the lightness order of
 unevenly lit photos, while a pure curve keeps the order but neither lifts far nor denoises (the
@@ -65,6 +67,7 @@ from pyisp_contrast.isp.sharpen import (
     luma_unsharp,
     luma_unsharp_,
 )
+from pyisp_contrast.isp.tone import s_curve_about_mean
 from pyisp_contrast.models.curve_net import CurveOutput
 
 __all__ = ["GuidedGainEnhancer", "lift_fraction", "nsr_denoise_strength", "nsr_detail_amount"]
@@ -311,7 +314,13 @@ class GuidedGainEnhancer(nn.Module):
         contrast_lift: with ``contrast``, ``None`` (every photo the full amount) or a lift in
             stops ``> 0``: a photo lifted by less (the mean of ``log2`` of its gain map) gets that
             fraction of the amount (:func:`lift_fraction`), so a photo left as it is, whose
-            contrast the gain did not flatten, is not given more. Also an attribute.
+            contrast the gain did not flatten, is not given more; the same gate scales ``tone``.
+            Also an attribute.
+        tone: a camera-like S-curve on the luma after everything else, in [0, 1]: how much of
+            :func:`~pyisp_contrast.isp.tone.luma_s_curve` (centred on the photo's mean luma,
+            every channel scaled by one ratio) to blend in; times the lift fraction with
+            ``contrast_lift``; 0 (the default) is off. Set at inference; an attribute.
+        tone_gain: the S-curve's steepness, ``> 0``; an attribute, checked when set.
 
     ``forward`` returns :class:`~pyisp_contrast.models.curve_net.CurveOutput` whose ``curves`` are
     the two maps at the network's resolution, ``(B, 2, h, w)``: channel 0 the log gain, channel 1
@@ -345,6 +354,8 @@ class GuidedGainEnhancer(nn.Module):
         contrast_sigma: float = 8.0,
         contrast_nsr: float | None = None,
         contrast_lift: float | None = None,
+        tone: float = 0.0,
+        tone_gain: float = 3.0,
     ) -> None:
         super().__init__()
         self.exposure = exposure
@@ -354,6 +365,8 @@ class GuidedGainEnhancer(nn.Module):
         self.contrast_sigma = contrast_sigma
         self.contrast_nsr = contrast_nsr
         self.contrast_lift = contrast_lift
+        self.tone = tone
+        self.tone_gain = tone_gain
         self._taps = gaussian_taps(DETAIL_SIGMA)
         if not isinstance(order_preserving, bool):
             raise TypeError(f"`order_preserving` must be a bool, got {order_preserving!r}.")
@@ -397,6 +410,8 @@ class GuidedGainEnhancer(nn.Module):
             "contrast_sigma": self.contrast_sigma,
             "contrast_nsr": self.contrast_nsr,
             "contrast_lift": self.contrast_lift,
+            "tone": self.tone,
+            "tone_gain": self.tone_gain,
         }
 
     @property
@@ -428,6 +443,24 @@ class GuidedGainEnhancer(nn.Module):
         "The lift in stops that gets the full local contrast, or ``None``",
         hint="a lift in stops",
     )
+
+    @property
+    def tone(self) -> float:
+        """How much of the S-curve to blend in, 0 for none (see the class arguments)."""
+        return self._tone
+
+    @tone.setter
+    def tone(self, value: float) -> None:
+        self._tone = check_float(value, "tone", 0.0, 1.0, hint="how much of the S-curve")
+
+    @property
+    def tone_gain(self) -> float:
+        """The S-curve's steepness (see the class arguments)."""
+        return self._tone_gain
+
+    @tone_gain.setter
+    def tone_gain(self, value: float) -> None:
+        self._tone_gain = check_float(value, "tone_gain", 0.0, low_open=True, hint="a steepness")
 
     @property
     def contrast(self) -> float:
@@ -530,6 +563,20 @@ class GuidedGainEnhancer(nn.Module):
         contrast = self.contrast_amount(grey, log_gain) if self.contrast != 0.0 else None
         return self.detail_amount(grey), contrast
 
+    def tone_amount(self, log_gain: Tensor) -> Tensor:
+        """``(B,)``: each photo's S-curve amount, ``tone`` times its :func:`lift_fraction` with
+        ``contrast_lift`` (``log_gain`` from :meth:`low_res_maps`)."""
+        amount = torch.full_like(log_gain[:, 0, 0, 0], self.tone)
+        if self.contrast_lift is not None:
+            amount = amount * lift_fraction(log_gain, self.contrast_lift)
+        return amount
+
+    def _apply_tone(self, out: Tensor, log_gain: Tensor) -> Tensor:
+        """``out`` with the S-curve of ``tone`` (as it is without)."""
+        if self.tone == 0.0:
+            return out
+        return s_curve_about_mean(out, self.tone_gain, self.tone_amount(log_gain).to(out.dtype))
+
     def _sharpen(
         self, out: Tensor, amounts: tuple[Tensor, Tensor | None] | None, *, in_place: bool = False
     ) -> Tensor:
@@ -590,7 +637,7 @@ class GuidedGainEnhancer(nn.Module):
         q = upsample_cells(a, self.block, (h, w)) * guide + upsample_cells(b, self.block, (h, w))
         gain = F.interpolate(torch.exp(log_gain), size=(h, w), mode="bilinear", align_corners=False)
         out = self._sharpen(self._apply_gain(q, gain), self._input_sharpening(x, log_gain))
-        return CurveOutput(out, torch.cat([log_gain, log_eps], 1))
+        return CurveOutput(self._apply_tone(out, log_gain), torch.cat([log_gain, log_eps], 1))
 
     @torch.no_grad()
     @keep_input_dtype
@@ -644,7 +691,7 @@ class GuidedGainEnhancer(nn.Module):
         gain_wide = _widen(gain, big_w)
         if _use_gain_kernel(x, ab_wide):
             out = _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
-            return self._sharpen(out, amounts, in_place=True)
+            return self._apply_tone(self._sharpen(out, amounts, in_place=True), log_gain)
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
@@ -655,4 +702,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return self._sharpen(out, amounts, in_place=True)
+        return self._apply_tone(self._sharpen(out, amounts, in_place=True), log_gain)

@@ -38,7 +38,7 @@ ORDER = {"isotonic_fit", "order_preserving_gain"}
 
 NOISE = {"noise_sigma", "noise_to_signal"}
 
-SHARPEN = {"sharpen_luma", "SharpenLuma"}
+SHARPEN = {"sharpen_luma", "SharpenLuma", "luma_s_curve"}
 
 EXPECTED = CURVES | BANK | DEGRADE | BAGS | DENOISE | ORDER | NOISE | SHARPEN
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyisp_contrast.isp import noise_to_signal, sharpen_luma
+from pyisp_contrast.isp import luma_s_curve, noise_to_signal, sharpen_luma
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.models import load_pretrained, save_pretrained
 from pyisp_contrast.models.gain_net import (
@@ -396,6 +396,36 @@ def test_contrast_lift_is_saved_and_checked(tmp_path, net: GuidedGainEnhancer) -
             model.contrast_lift = bad
     model.contrast_lift = None
     assert model.contrast_lift is None
+
+
+def test_tone_is_the_lift_gated_s_curve_after_everything(net, tmp_path) -> None:
+    """``tone`` blends the S-curve of :func:`luma_s_curve` into the finished output by ``tone``
+    times the lift fraction (with ``contrast_lift``); saved and checked like the other settings."""
+    g = torch.Generator().manual_seed(21)
+    x = (0.03 + 0.2 * torch.rand(2, 3, 40, 48, generator=g)).clamp(0, 1)
+    base = _with(net, detail=0.3, contrast=0.4, contrast_lift=10.0)
+    toned = _with(base, tone=0.6, tone_gain=4.0)
+    with torch.no_grad():
+        log_gain = toned.low_res_maps(x)[1]
+    amount = 0.6 * lift_fraction(log_gain, 10.0)
+    torch.testing.assert_close(toned.tone_amount(log_gain), amount)
+    expected = luma_s_curve(base.enhance(x), amount, gain=4.0)
+    torch.testing.assert_close(toned.enhance(x), expected, atol=2e-6, rtol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(toned(x).enhanced, expected, atol=2e-6, rtol=1e-5)
+    ungated = _with(net, tone=0.6, tone_gain=4.0)
+    torch.testing.assert_close(ungated.tone_amount(log_gain), torch.full((2,), 0.6))
+    save_pretrained(toned, tmp_path / "t.pt")
+    loaded = load_pretrained(tmp_path / "t.pt")
+    assert (loaded.tone, loaded.tone_gain) == (0.6, 4.0)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="tone"):
+            toned.tone = bad
+    with pytest.raises(ValueError, match="tone_gain"):
+        toned.tone_gain = 0.0
+    grey = torch.full((1, 3, 16, 16), 0.05)
+    y = ungated.enhance(grey)
+    assert torch.equal(y[:, 0], y[:, 1]) and torch.equal(y[:, 1], y[:, 2])
 
 
 def _ordered(net: GuidedGainEnhancer) -> GuidedGainEnhancer:
