@@ -19,13 +19,20 @@ the luma's ratio, so a grey stays exactly grey:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from pyisp_contrast.core.checks import check_float, check_image, unbatch
+from pyisp_contrast.core.color import LUMA_WEIGHTS
+from pyisp_contrast.core.threads import follow_torch_threads
 from pyisp_contrast.isp.sharpen import LUMA_FLOOR, luma
 
-__all__ = ["luma_s_curve", "s_curve_about_mean"]
+__all__ = ["luma_s_curve", "s_curve_about_mean", "s_curve_about_mean_"]
+
+#: :func:`s_curve_about_mean_` takes the numba kernel from this many pixels per image (below,
+#: torch's temporaries are small and the kernel's compilation on first use would dominate).
+KERNEL_MIN_PIXELS = 500_000
 
 
 def s_curve_about_mean(
@@ -40,6 +47,37 @@ def s_curve_about_mean(
     s = ((torch.sigmoid(gain * (y - c)) - s0) / span).clamp(0.0, 1.0)
     toned = torch.lerp(y, s, amount.view(-1, 1, 1, 1))
     return (images * (toned / y)).clamp(0.0, 1.0)
+
+
+def s_curve_about_mean_(images: Tensor, gain: float, amount: Tensor) -> Tensor:
+    """:func:`s_curve_about_mean` at inference, in place where it can.
+
+    On the CPU in float32 with no gradient, for images of at least :data:`KERNEL_MIN_PIXELS`, one
+    numba kernel tones ``images`` in place (no full-size temporaries; 12 megapixels: several
+    hundred megabytes less at the peak) and returns it; anything else returns
+    :func:`s_curve_about_mean`'s new tensor. For callers that own ``images``; no checks.
+    """
+    if not (
+        images.device.type == "cpu"
+        and images.dtype == torch.float32
+        and images.ndim == 4
+        and images.shape[1] == 3
+        and images.is_contiguous()
+        and images.shape[-2] * images.shape[-1] >= KERNEL_MIN_PIXELS
+        and not (torch.is_grad_enabled() and (images.requires_grad or amount.requires_grad))
+    ):
+        return s_curve_about_mean(images, gain, amount)
+    from pyisp_contrast.isp._tone_kernel import s_curve_inplace
+
+    follow_torch_threads()
+    s_curve_inplace(
+        images.detach().numpy(),
+        amount.detach().to(torch.float32).contiguous().numpy(),
+        np.float32(gain),
+        np.asarray(LUMA_WEIGHTS, dtype=np.float32),
+        np.float32(LUMA_FLOOR),
+    )
+    return images
 
 
 def luma_s_curve(images: Tensor, amount: float | Tensor, *, gain: float = 3.0) -> Tensor:

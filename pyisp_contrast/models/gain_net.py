@@ -67,7 +67,7 @@ from pyisp_contrast.isp.sharpen import (
     luma_unsharp,
     luma_unsharp_,
 )
-from pyisp_contrast.isp.tone import s_curve_about_mean
+from pyisp_contrast.isp.tone import s_curve_about_mean, s_curve_about_mean_
 from pyisp_contrast.models.curve_net import CurveOutput
 
 __all__ = ["GuidedGainEnhancer", "lift_fraction", "nsr_denoise_strength", "nsr_detail_amount"]
@@ -571,11 +571,13 @@ class GuidedGainEnhancer(nn.Module):
             amount = amount * lift_fraction(log_gain, self.contrast_lift)
         return amount
 
-    def _apply_tone(self, out: Tensor, log_gain: Tensor) -> Tensor:
-        """``out`` with the S-curve of ``tone`` (as it is without)."""
+    def _apply_tone(self, out: Tensor, log_gain: Tensor, *, in_place: bool = False) -> Tensor:
+        """``out`` with the S-curve of ``tone`` (as it is without); ``in_place``: ``out`` may be
+        overwritten (inference, :func:`~pyisp_contrast.isp.tone.s_curve_about_mean_`)."""
         if self.tone == 0.0:
             return out
-        return s_curve_about_mean(out, self.tone_gain, self.tone_amount(log_gain).to(out.dtype))
+        tone = s_curve_about_mean_ if in_place else s_curve_about_mean
+        return tone(out, self.tone_gain, self.tone_amount(log_gain).to(out.dtype))
 
     def _sharpen(
         self, out: Tensor, amounts: tuple[Tensor, Tensor | None] | None, *, in_place: bool = False
@@ -691,7 +693,8 @@ class GuidedGainEnhancer(nn.Module):
         gain_wide = _widen(gain, big_w)
         if _use_gain_kernel(x, ab_wide):
             out = _fused_apply(x, ab_wide, cells[0], a.shape[-2], gain_wide, gain.shape[-2])
-            return self._apply_tone(self._sharpen(out, amounts, in_place=True), log_gain)
+            out = self._sharpen(out, amounts, in_place=True)
+            return self._apply_tone(out, log_gain, in_place=True)
         out = torch.empty_like(x)
         step = -(-rows // self.block) * self.block
         nc = x.shape[1]
@@ -702,4 +705,4 @@ class GuidedGainEnhancer(nn.Module):
             q = torch.addcmul(coef[:, nc:], coef[:, :nc], g)
             gain_rows = resize_rows(gain, sl, (big_h, big_w), width_first=gain_wide)
             out[:, :, sl] = self._apply_gain(q, gain_rows)
-        return self._apply_tone(self._sharpen(out, amounts, in_place=True), log_gain)
+        return self._apply_tone(self._sharpen(out, amounts, in_place=True), log_gain, in_place=True)

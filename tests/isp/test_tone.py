@@ -104,3 +104,28 @@ def test_gradcheck_and_scripting() -> None:
 def test_bad_arguments_say_what_to_give(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         luma_s_curve(torch.rand(2, 3, 4, 4), **kwargs)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 1, 1), (2, 3, 9, 11), (1, 3, 61, 47)])
+def test_the_cpu_kernel_equals_torch_in_place(shape, monkeypatch) -> None:
+    """``s_curve_about_mean_`` (numba, CPU float32, no gradient) writes into its input and agrees
+    with the torch formula to float32 rounding; other dtypes, gradients and small photos keep
+    torch (and leave the input as it was)."""
+    from pyisp_contrast.isp import tone
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(shape, generator=g)
+    x[0, :, 0, 0] = 0.0
+    amount = torch.rand(shape[0], generator=g)
+    expected = tone.s_curve_about_mean(x, 3.0, amount)
+    assert tone.KERNEL_MIN_PIXELS > 384 * 384
+    assert tone.s_curve_about_mean_(x.clone(), 3.0, amount) is not None
+    monkeypatch.setattr(tone, "KERNEL_MIN_PIXELS", 0)
+    own = x.clone()
+    assert tone.s_curve_about_mean_(own, 3.0, amount) is own
+    torch.testing.assert_close(own, expected, atol=1e-6, rtol=0)
+    double = x.double()
+    out = tone.s_curve_about_mean_(double, 3.0, amount.double())
+    assert out is not double and torch.equal(double, x.double())
+    grad = x.clone().requires_grad_()
+    assert tone.s_curve_about_mean_(grad, 3.0, amount).grad_fn is not None

@@ -90,7 +90,7 @@ def test_the_shipped_file_is_stage_2_with_the_cards_inference_settings(model) ->
     chosen = {k: v for k, v in model.config.items() if trained.config[k] != v}
     assert set(chosen) == {
         "radius", "order_preserving", "denoise_nsr", "denoise_knee", "detail", "detail_nsr",
-        "contrast", "contrast_sigma", "contrast_lift",
+        "contrast", "contrast_sigma", "contrast_lift", "tone",
     }  # fmt: skip
     for key, value in chosen.items():
         setattr(trained, key, value)
