@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_finite, check_image, check_int, unbatch
-from pyisp_contrast.core.threads import follow_torch_threads
+from pyisp_contrast.core.threads import cpu_kernel_applies, follow_torch_threads
 
 __all__ = [
     "BlockGuidedFilter",
@@ -51,16 +51,11 @@ def _check_block_args(block: int, radius: int) -> None:
 def _use_kernel(images: Tensor, guide: Tensor) -> bool:
     """The numba path of :func:`block_statistics`: CPU float32, contiguous, no gradient, large."""
     return (
-        images.device.type == "cpu"
-        and images.dtype == guide.dtype == torch.float32
-        and images.ndim == guide.ndim == 4
+        cpu_kernel_applies(images, KERNEL_MIN_PIXELS, guide)
+        and cpu_kernel_applies(guide, KERNEL_MIN_PIXELS)
         and guide.shape[0] == images.shape[0]
         and guide.shape[1] == 1
         and guide.shape[-2:] == images.shape[-2:]
-        and images.is_contiguous()
-        and guide.is_contiguous()
-        and images.shape[-2] * images.shape[-1] >= KERNEL_MIN_PIXELS
-        and not (torch.is_grad_enabled() and (images.requires_grad or guide.requires_grad))
     )
 
 

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_image
 from pyisp_contrast.core.color import LUMA_WEIGHTS
-from pyisp_contrast.core.threads import follow_torch_threads
+from pyisp_contrast.core.threads import cpu_kernel_applies, follow_torch_threads
 
 __all__ = [
     "SharpenLuma",
@@ -191,15 +191,7 @@ def luma_unsharp_(
     ``images`` (an output they just made); no checks.
     """
     wide = amount if contrast is None or contrast_taps is None else contrast
-    if not (
-        images.device.type == "cpu"
-        and images.dtype == torch.float32
-        and images.ndim == 4
-        and images.shape[1] == 3
-        and images.is_contiguous()
-        and images.shape[-2] * images.shape[-1] >= KERNEL_MIN_PIXELS
-        and not (torch.is_grad_enabled() and any(t.requires_grad for t in (images, amount, wide)))
-    ):
+    if not (cpu_kernel_applies(images, KERNEL_MIN_PIXELS, amount, wide) and images.shape[1] == 3):
         if contrast is None or contrast_taps is None:
             return luma_unsharp(images, amount, taps)
         low = cell_blur(luma(images), contrast_taps)

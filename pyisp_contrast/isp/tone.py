@@ -25,7 +25,7 @@ from torch import Tensor
 
 from pyisp_contrast.core.checks import check_float, check_image, unbatch
 from pyisp_contrast.core.color import LUMA_WEIGHTS
-from pyisp_contrast.core.threads import follow_torch_threads
+from pyisp_contrast.core.threads import cpu_kernel_applies, follow_torch_threads
 from pyisp_contrast.isp.sharpen import LUMA_FLOOR, luma
 
 __all__ = ["luma_s_curve", "s_curve_about_mean", "s_curve_about_mean_"]
@@ -57,15 +57,7 @@ def s_curve_about_mean_(images: Tensor, gain: float, amount: Tensor) -> Tensor:
     hundred megabytes less at the peak) and returns it; anything else returns
     :func:`s_curve_about_mean`'s new tensor. For callers that own ``images``; no checks.
     """
-    if not (
-        images.device.type == "cpu"
-        and images.dtype == torch.float32
-        and images.ndim == 4
-        and images.shape[1] == 3
-        and images.is_contiguous()
-        and images.shape[-2] * images.shape[-1] >= KERNEL_MIN_PIXELS
-        and not (torch.is_grad_enabled() and (images.requires_grad or amount.requires_grad))
-    ):
+    if not (cpu_kernel_applies(images, KERNEL_MIN_PIXELS, amount) and images.shape[1] == 3):
         return s_curve_about_mean(images, gain, amount)
     from pyisp_contrast.isp._tone_kernel import s_curve_inplace
 
