@@ -20,7 +20,7 @@ Six measurements (issues 5, 12 and 13):
    of the command line with ``--weights pie-default`` against 1 GB (``--pie-weights`` names them).
 5. **Stages** of the bundled enhancer on the budget photo, each beside the way it was done
    before its speed change (input check, block statistics, the guided filter's window means,
-   widening the maps, the sharpening), so each change's gain stays measured in one run; no
+   widening the maps, the sharpening, the tone curve), so each change's gain stays measured in one run; no
    target, a table.
 6. **One training step** of the full PIE objective (batch 2, 384 x 384, fast network, the offline
    exposure encoder) with its time split from the objective's ``torch.profiler.record_function``
@@ -318,6 +318,7 @@ def bench_stages(weights: str, device: torch.device, repeat: int) -> list[list]:
     from pyisp_contrast.core.checks import check_image
     from pyisp_contrast.core.resize import linear_resize_indices
     from pyisp_contrast.isp.sharpen import cell_blur, luma, luma_unsharp, luma_unsharp_
+    from pyisp_contrast.isp.tone import s_curve_about_mean, s_curve_about_mean_
     from pyisp_contrast.models.gain_net import _widen
 
     model, _ = _fast_model(weights, device)
@@ -330,6 +331,7 @@ def bench_stages(weights: str, device: torch.device, repeat: int) -> list[list]:
     c0, c1, cw = linear_resize_indices(1200, ab.shape[-1], device, ab.dtype)
     amount = torch.tensor([0.25], device=device)
     contrast = torch.tensor([model.contrast or 0.2], device=device)
+    tone = torch.tensor([0.25], device=device)
     taps, wide = model._taps, model._contrast_taps
     out = model.enhance(x)
 
@@ -362,6 +364,8 @@ def bench_stages(weights: str, device: torch.device, repeat: int) -> list[list]:
         ("sharpening + local contrast", lambda: luma_unsharp_(out.clone(), amount, taps,
                                                                contrast, wide),
          "torch", torch_sharpen),
+        ("tone curve", lambda: s_curve_about_mean_(out.clone(), 3.0, tone), "torch",
+         lambda: s_curve_about_mean(out, 3.0, tone)),
         ("map network (low_res_maps)", lambda: model.low_res_maps(x), "", None),
         ("whole enhance", lambda: model.enhance(x), "", None),
     ]  # fmt: skip
