@@ -13,6 +13,7 @@ from .checks import (
     check_int,
     check_labels,
     keep_input_dtype,
+    per_image_amount,
     unbatch,
     value_checks,
     value_checks_enabled,
@@ -31,7 +32,7 @@ from .io import (
     write_image,
 )
 from .resize import linear_resize_indices, resize_rows
-from .threads import follow_torch_threads
+from .threads import cpu_kernel_applies, follow_torch_threads
 
 __all__ = [
     "HEIF_SUFFIXES",
@@ -50,11 +51,13 @@ __all__ = [
     "check_image",
     "check_int",
     "check_labels",
+    "cpu_kernel_applies",
     "find_images",
     "follow_torch_threads",
     "keep_input_dtype",
     "linear_resize_indices",
     "luma",
+    "per_image_amount",
     "read_image",
     "read_photo",
     "read_png_text",

@@ -36,6 +36,7 @@ __all__ = [
     "check_labels",
     "check_plain_metadata",
     "keep_input_dtype",
+    "per_image_amount",
     "unbatch",
     "value_checks",
     "value_checks_enabled",
@@ -389,6 +390,41 @@ def keep_input_dtype(method: _Method) -> _Method:
         return _cast_floats(out, images.dtype)
 
     return wrapper  # type: ignore[return-value]
+
+
+def per_image_amount(
+    value: float | Tensor,
+    name: str,
+    like: Tensor,
+    *,
+    high: float | None = None,
+    hint: str | None = None,
+) -> Tensor:
+    """An amount for each image of ``like`` ``(B, ...)``: a number, or a ``(B,)`` tensor, finite
+    and in ``[0, high]`` (``>= 0`` without ``high``); returned as ``(B,)`` on ``like``'s device
+    and dtype.
+
+    Stricter than :func:`as_batch_param`: a tensor must hold exactly one value per image (no
+    broadcast of one value), as the per-image amounts of sharpening and tone curves take them.
+
+    Example:
+        >>> import torch
+        >>> per_image_amount(0.5, "amount", torch.zeros(3, 1, 2, 2)).tolist()
+        [0.5, 0.5, 0.5]
+    """
+    batch = like.shape[0]
+    if isinstance(value, Tensor):
+        if value.shape != (batch,):
+            raise ValueError(
+                f"`{name}` must be a number or hold one value per image, shape ({batch},); "
+                f"got shape {tuple(value.shape)}."
+            )
+        bad = value < 0 if high is None else (value < 0) | (value > high)
+        if not bool(torch.isfinite(value).all()) or bool(bad.any()):
+            span = ">= 0" if high is None else f"in [0, {high:g}]"
+            raise ValueError(f"`{name}` must be finite and {span}, got {value.tolist()}.")
+        return value.to(device=like.device, dtype=like.dtype)
+    return like.new_full((batch,), check_float(value, name, 0.0, high, hint=hint))
 
 
 def as_batch_param(

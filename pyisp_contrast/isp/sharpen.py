@@ -31,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_float, check_image
+from pyisp_contrast.core.checks import check_float, check_image, per_image_amount
 from pyisp_contrast.core.color import LUMA_WEIGHTS
 from pyisp_contrast.core.threads import cpu_kernel_applies, follow_torch_threads
+from pyisp_contrast.isp.denoise import upsample_cells
 
 __all__ = [
     "SharpenLuma",
@@ -105,12 +106,7 @@ def cell_blur(grey: Tensor, taps: list[float], cell: int = CONTRAST_CELL) -> Ten
     h, w = grey.shape[-2], grey.shape[-1]
     ph, pw = (-h) % cell, (-w) % cell
     padded = F.pad(grey, [0, pw, 0, ph], mode="replicate") if ph > 0 or pw > 0 else grey
-    means = separable_blur(F.avg_pool2d(padded, cell), taps)
-    up = F.interpolate(
-        means, size=(means.shape[-2] * cell, means.shape[-1] * cell), mode="bilinear",
-        align_corners=False,
-    )  # fmt: skip
-    return up[..., :h, :w]
+    return upsample_cells(separable_blur(F.avg_pool2d(padded, cell), taps), cell, (h, w))
 
 
 def separable_blur(grey: Tensor, taps: list[float]) -> Tensor:
@@ -215,20 +211,6 @@ def luma_unsharp_(
     return images
 
 
-def _per_image(value: float | Tensor, name: str, x: Tensor, hint: str) -> Tensor:
-    """``value`` (a number, or one per image ``(B,)``), checked ``>= 0`` and finite, as ``(B,)``."""
-    if isinstance(value, Tensor):
-        if value.shape != (x.shape[0],):
-            raise ValueError(
-                f"`{name}` must be a number or hold one value per image, shape ({x.shape[0]},); "
-                f"got shape {tuple(value.shape)}."
-            )
-        if not bool(torch.isfinite(value).all()) or bool((value < 0).any()):
-            raise ValueError(f"`{name}` must be finite and >= 0, got {value.tolist()}.")
-        return value.to(device=x.device, dtype=x.dtype)
-    return x.new_full((x.shape[0],), check_float(value, name, 0.0, hint=hint))
-
-
 def sharpen_luma(
     images: Tensor,
     amount: float | Tensor,
@@ -272,8 +254,8 @@ def sharpen_luma(
     x, unbatched = check_image(images, "images", channels=(3,))
     taps = gaussian_taps(sigma)
     wide = cell_taps(contrast_sigma)
-    amounts = _per_image(amount, "amount", x, "how much detail to add")
-    contrasts = _per_image(contrast, "contrast", x, "how much local contrast to add")
+    amounts = per_image_amount(amount, "amount", x, hint="how much detail to add")
+    contrasts = per_image_amount(contrast, "contrast", x, hint="how much local contrast to add")
     if isinstance(contrast, Tensor) or contrast != 0.0:
         out = luma_unsharp(x, amounts, taps, contrasts, cell_blur(luma(x), wide))
     else:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pyisp_contrast.core.checks import check_float, check_image, unbatch
+from pyisp_contrast.core.checks import check_float, check_image, per_image_amount, unbatch
 from pyisp_contrast.core.color import LUMA_WEIGHTS
 from pyisp_contrast.core.threads import cpu_kernel_applies, follow_torch_threads
 from pyisp_contrast.isp.sharpen import LUMA_FLOOR, luma
@@ -99,16 +99,5 @@ def luma_s_curve(images: Tensor, amount: float | Tensor, *, gain: float = 3.0) -
     """
     x, unbatched = check_image(images, "images", channels=(3,))
     gain = check_float(gain, "gain", 0.0, low_open=True, hint="the S-curve's steepness")
-    if isinstance(amount, Tensor):
-        if amount.shape != (x.shape[0],):
-            raise ValueError(
-                f"`amount` must be a number or hold one value per image, shape ({x.shape[0]},); "
-                f"got shape {tuple(amount.shape)}."
-            )
-        if not bool(torch.isfinite(amount).all()) or bool(((amount < 0) | (amount > 1)).any()):
-            raise ValueError(f"`amount` must be finite and in [0, 1], got {amount.tolist()}.")
-        amounts = amount.to(device=x.device, dtype=x.dtype)
-    else:
-        value = check_float(amount, "amount", 0.0, 1.0, hint="how much of the curve")
-        amounts = x.new_full((x.shape[0],), value)
+    amounts = per_image_amount(amount, "amount", x, high=1.0, hint="how much of the curve")
     return unbatch(s_curve_about_mean(x, gain, amounts), unbatched)

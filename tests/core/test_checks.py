@@ -24,6 +24,7 @@ from pyisp_contrast.core.checks import (
     check_labels,
     check_plain_metadata,
     keep_input_dtype,
+    per_image_amount,
     unbatch,
     value_checks,
     value_checks_enabled,
@@ -420,3 +421,22 @@ def test_check_callable():
         check_callable(3, "f", "f(x)")
     with pytest.raises(TypeError, match="got NoneType"):
         check_callable(None, "f", "f(x)")
+
+
+def test_per_image_amount_takes_one_value_per_image_and_checks_the_range() -> None:
+    like = torch.zeros(3, 1, 2, 2, dtype=torch.float64)
+    assert per_image_amount(0.5, "amount", like).tolist() == [0.5, 0.5, 0.5]
+    out = per_image_amount(torch.tensor([0.0, 1.0, 0.25]), "amount", like, high=1.0)
+    assert out.dtype == torch.float64 and out.tolist() == [0.0, 1.0, 0.25]
+    for bad, match in [
+        (torch.tensor([0.5]), r"one value per image, shape \(3,\)"),  # no broadcast
+        (torch.tensor([0.1, -0.1, 0.2]), r"finite and >= 0"),
+        (torch.tensor([0.1, float("nan"), 0.2]), "finite"),
+        (-1.0, "amount"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            per_image_amount(bad, "amount", like)
+    with pytest.raises(ValueError, match=r"finite and in \[0, 1\]"):
+        per_image_amount(torch.tensor([0.1, 1.5, 0.2]), "amount", like, high=1.0)
+    with pytest.raises(ValueError, match="amount"):
+        per_image_amount(1.5, "amount", like, high=1.0)
