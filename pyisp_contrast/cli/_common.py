@@ -1,4 +1,4 @@
-"""Helpers the sub-commands share: device names, CPU threads, signals, writable output folders."""
+"""Helpers the sub-commands share: CPU threads, signals, writable output folders."""
 
 from __future__ import annotations
 
@@ -18,52 +18,9 @@ __all__ = [
     "CpuThreads",
     "Terminated",
     "check_writable_folder",
-    "cli_device",
     "remove_empty_folders",
     "terminate_raises",
 ]
-
-
-def cli_device(name: str, what: str = "--device") -> torch.device:
-    """The torch device of a ``--device`` value, or a ``ValueError`` that says what to give instead.
-
-    ``"auto"`` is the first CUDA GPU when there is one, else the CPU. ``what`` names where the
-    value came from in the messages.
-
-    Example:
-        >>> cli_device("cpu")
-        device(type='cpu')
-        >>> cli_device("bogus")
-        Traceback (most recent call last):
-        ...
-        ValueError: --device 'bogus' is not a device name; use auto, cpu, cuda or cuda:N.
-    """
-    from pyisp_contrast.train.distributed import resolve_device
-
-    if name == "auto":
-        return resolve_device(name)
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise ValueError(
-            f"{what} {name!r} is not a device name; use auto, cpu, cuda or cuda:N."
-        ) from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"{what} {name}: this machine (or this build of torch) has no CUDA GPU; use cpu."
-            )
-        count = torch.cuda.device_count()
-        if dev.index is not None and dev.index >= count:
-            raise ValueError(
-                f"{what} {name}: there is no such GPU ({count} found: cuda:0 to cuda:{count - 1})."
-            )
-    elif dev.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"{what} {name}: no Apple GPU (MPS) here; use cpu.")
-    elif dev.type != "cpu":
-        raise ValueError(f"{what} {name}: not supported; use auto, cpu, cuda or cuda:N.")
-    return resolve_device(dev)
 
 
 class Terminated(BaseException):

@@ -271,9 +271,9 @@ def _run(args: argparse.Namespace, made: list[Path]) -> int:
         CpuThreads,
         Terminated,
         check_writable_folder,
-        cli_device,
         terminate_raises,
     )
+    from pyisp_contrast.core.devices import resolve_device
     from pyisp_contrast.core.io import HEIF_INSTALL_HINT, HEIF_SUFFIXES, find_images
     from pyisp_contrast.models import load_pretrained, scale_denoiser, set_exposure
     from pyisp_contrast.video import VIDEO_INSTALL_HINT, VIDEO_SUFFIXES
@@ -344,7 +344,7 @@ def _run(args: argparse.Namespace, made: list[Path]) -> int:
             return 2
         seen[d] = p
     try:
-        device = cli_device(args.device)
+        device = resolve_device(args.device, what="--device")
         model = load_pretrained(args.weights, device=device)
     except (OSError, ValueError, RuntimeError) as exc:
         error(str(exc))

@@ -246,7 +246,7 @@ def save_figure(
 
 
 def run(args: argparse.Namespace) -> int:
-    from pyisp_contrast.cli._common import cli_device
+    from pyisp_contrast.core.devices import resolve_device
     from pyisp_contrast.core.io import find_images
 
     def error(msg: str) -> int:
@@ -292,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         from pyisp_contrast.models import load_pretrained
 
         try:
-            device = cli_device(args.device)
+            device = resolve_device(args.device, what="--device")
             model = load_pretrained(args.weights, device=device)
         except (OSError, ValueError, RuntimeError) as exc:
             return error(str(exc))
@@ -350,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_restoration(args: argparse.Namespace, error: Callable[[str], int]) -> int:
     """``--task dehaze|derain``: PSNR/SSIM of input, classical baseline and model on synthetic pairs."""
-    from pyisp_contrast.cli._common import cli_device
+    from pyisp_contrast.core.devices import resolve_device
     from pyisp_contrast.evaluation import (
         classical_baseline,
         evaluate_restoration,
@@ -360,7 +360,7 @@ def run_restoration(args: argparse.Namespace, error: Callable[[str], int]) -> in
 
     max_side = 512 if args.max_side is None else args.max_side
     try:
-        device = cli_device(args.device)
+        device = resolve_device(args.device, what="--device")
         model = load_pretrained(args.weights, device=device)
         pairs = list(synthetic_pairs(args.synthetic, args.task, max_side=max_side, device=device))
     except (OSError, ValueError, RuntimeError) as exc:

@@ -94,11 +94,11 @@ def run(args: argparse.Namespace) -> int:
         return error(str(exc))
     if not cfg.normal:
         return error(f"{args.config}: `normal` (folders of well-exposed images) is required")
-    if isinstance(cfg.device, str) and cfg.device != "auto":
-        from pyisp_contrast.cli._common import cli_device
+    if isinstance(cfg.device, str):
+        from pyisp_contrast.core.devices import resolve_device
 
         try:  # a bad name or a missing GPU, said before anything starts
-            cli_device(cfg.device, "--device" if args.device else f"{args.config}: device")
+            resolve_device(cfg.device, what="--device" if args.device else f"{args.config}: device")
         except ValueError as exc:
             return error(str(exc))
     root = args.data if args.data is not None else os.environ.get(DATA_ENV) or None

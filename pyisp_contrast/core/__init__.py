@@ -1,4 +1,4 @@
-"""Shared plumbing: input checks, colour constants, image I/O, resizing tables and the CPU thread
+"""Shared plumbing: input checks, device names, colour constants, image I/O, resizing tables and the CPU thread
 setting of the numba kernels."""
 
 from .checks import (
@@ -19,6 +19,7 @@ from .checks import (
     value_checks_enabled,
 )
 from .color import LUMA_WEIGHTS, luma
+from .devices import DeviceError, resolve_device
 from .io import (
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -38,6 +39,7 @@ __all__ = [
     "HEIF_SUFFIXES",
     "IMAGE_SUFFIXES",
     "LUMA_WEIGHTS",
+    "DeviceError",
     "ImageInfo",
     "ImageReadError",
     "InvalidTypeError",
@@ -62,6 +64,7 @@ __all__ = [
     "read_photo",
     "read_png_text",
     "resize_rows",
+    "resolve_device",
     "unbatch",
     "value_checks",
     "value_checks_enabled",

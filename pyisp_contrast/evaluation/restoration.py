@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyisp_contrast.core.checks import check_choice, check_int
+from pyisp_contrast.core.devices import resolve_device
 
 __all__ = ["RESTORATION_TASKS", "classical_baseline", "evaluate_restoration", "synthetic_pairs"]
 
@@ -69,7 +70,7 @@ def synthetic_pairs(
     check_choice(task, "task", sorted(RESTORATION_TASKS))
     degrade = {"dehaze": haze, "derain": rain}[task]
     check_int(max_side, "max_side", 16)
-    device = torch.device(device)
+    device = resolve_device(device)
     paths = split_paths(find_images([folder], recursive=True), split, holdout_every)
     if not paths:
         raise FileNotFoundError(f"{folder}: no images in the {split!r} split.")

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from pyisp_contrast.contrastive.pixel import gray_level
 from pyisp_contrast.contrastive.reducers import Reduction, ReductionAlias, resolve_reducer
 from pyisp_contrast.core.checks import check_image, check_int, check_labels
+from pyisp_contrast.core.devices import resolve_device
 from pyisp_contrast.losses.zero_reference import ReducerLike
 from pyisp_contrast.segmentation.regions import RegionStats, region_stats
 
@@ -192,7 +193,9 @@ class RegionalBrightnessConsistency(nn.Module):
         self.labels_fn = labels_fn
         self.n_segments = n_segments
         self.compactness = compactness
-        self.slic_device = None if slic_device is None else torch.device(slic_device)
+        self.slic_device = (
+            None if slic_device is None else resolve_device(slic_device, what="`slic_device`")
+        )
         self.weighting = weighting
 
     def compute_labels(self, original: Tensor) -> Tensor:

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_plain_metadata
+from pyisp_contrast.core.devices import resolve_device
 from pyisp_contrast.models.registry import ARCHITECTURE_VIEW, get_model_info, list_models
 
 __all__ = [
@@ -183,7 +184,8 @@ def load_pretrained(
         name_or_path: a shipped name (see :func:`available_weights`; ``"pie-physics"`` is the
             bundled default, ``"pie-default"`` the previous one) or a path to a checkpoint
             (formats in the module notes).
-        device: where to put the model (default CPU): ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        device: where to put the model (default CPU): ``"auto"``, ``"cpu"``, ``"cuda"``,
+            ``"cuda:N"`` or ``"mps"`` (see :func:`~pyisp_contrast.core.resolve_device`).
 
     Returns:
         The network (:class:`GuidedGainEnhancer`, :class:`CurveEstimator` or
@@ -206,6 +208,7 @@ def load_pretrained(
         raise TypeError(
             f"`name_or_path` must be a name or a path, got {type(name_or_path).__name__}."
         )
+    dev = None if device is None else resolve_device(device)  # a bad name fails before reading
     obj, label = _read(name_or_path)
     arch, config, state = _unwrap(obj, label)
     try:
@@ -219,8 +222,8 @@ def load_pretrained(
             f"the {label} does not fit {arch}({config}): {str(err).splitlines()[0][:300]}"
         ) from err
     model.eval()
-    if device is not None:
-        model.to(_check_device(device))
+    if dev is not None:
+        model.to(dev)
     return model
 
 
@@ -290,22 +293,6 @@ def scale_denoiser(model: nn.Module, factor: float) -> None:
     limit = DENOISE_FACTOR_LIMIT
     factor = check_float(factor, "denoise", 1 / limit, limit, hint="a factor on the model's own")
     model.denoise_scale = model.denoise_scale * factor
-
-
-def _check_device(device: str | torch.device) -> torch.device:
-    """``device`` as a ``torch.device``, with a clear error for a bad name or a missing GPU."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(
-            f"`device` {device!r} is not a device name; use 'cpu', 'cuda' or 'cuda:N'."
-        ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"`device` {device!r} asks for CUDA, but this torch build or machine has no CUDA GPU; "
-            "use device='cpu'."
-        )
-    return dev
 
 
 def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> None:

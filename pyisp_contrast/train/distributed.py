@@ -15,31 +15,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from pyisp_contrast.core.devices import resolve_device
+
 __all__ = ["DistributedContext", "StepModule", "init_distributed", "resolve_device"]
-
-
-def resolve_device(device: str | torch.device, local_rank: int = 0) -> torch.device:
-    """``"auto"`` -> ``cuda:<local_rank>`` when CUDA is available, else ``cpu``; other names as given.
-
-    Example:
-        >>> resolve_device("cpu")
-        device(type='cpu')
-    """
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return (
-            torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
-        )
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(
-                f"device {device!r} was asked for but CUDA is not available; use 'cpu'."
-            )
-        if dev.index is None:
-            dev = torch.device(f"cuda:{local_rank}")
-    return dev
 
 
 @dataclass(frozen=True)
