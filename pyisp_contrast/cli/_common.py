@@ -1,26 +1,97 @@
-"""Helpers the sub-commands share: CPU threads, signals, writable output folders."""
+"""Helpers the sub-commands share: the model options, error lines, CPU threads, signals, writable
+output folders."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 
 __all__ = [
+    "TASK_WEIGHTS",
     "THREADS_ENV",
     "CpuThreads",
     "Terminated",
+    "add_model_options",
     "check_writable_folder",
+    "command_error",
     "remove_empty_folders",
     "terminate_raises",
 ]
+
+
+#: Default shipped weights of each ``--task``.
+TASK_WEIGHTS = {"lowlight": "pie-physics", "dehaze": "dehaze-default", "derain": "derain-default"}
+
+
+def command_error(command: str) -> Callable[[str], int]:
+    """A printer of ``pyisp-contrast COMMAND: error: MSG`` lines on stderr; it returns 2, the exit
+    status of a usage error, so a command can ``return error(...)``."""
+
+    def error(msg: str) -> int:
+        print(f"pyisp-contrast {command}: error: {msg}", file=sys.stderr)
+        return 2
+
+    return error
+
+
+def add_model_options(
+    p: argparse.ArgumentParser,
+    *,
+    task_help: str = "what to restore; picks the default weights",
+    device: bool = True,
+    settings: str | None = None,
+) -> None:
+    """Add the options that pick and set up a model, the same way in every command.
+
+    ``--task`` (default ``lowlight``) and ``--weights`` (default: the task's in
+    :data:`TASK_WEIGHTS`); ``--device`` unless ``device`` is false; and with ``settings`` the
+    pie-physics settings ``--exposure`` and ``--denoise``, either applied to the outputs
+    (``"apply"``) or baked into an exported file (``"bake"``).
+    """
+    p.add_argument(
+        "--task",
+        choices=sorted(TASK_WEIGHTS),
+        default="lowlight",
+        help=f"{task_help} (default: %(default)s)",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="PATH|NAME",
+        help="weights file or shipped name (default: the task's, e.g. pie-physics)",
+    )
+    if device:
+        p.add_argument(
+            "--device", default="auto", help="cpu, cuda, cuda:1 or auto (default: %(default)s)"
+        )
+    if settings == "apply":
+        exposure = (
+            "brighter (+) or darker (-) than the model's own choice, in stops, -3 to 3; shadows "
+            "move most, white stays white (pie-physics; default: the model's choice)"
+        )
+        denoise = (
+            "denoise FACTOR times as hard as the model's own choice, 0.01 to 100: e.g. 4 for "
+            "photos noisier than usual, 0.25 to keep more texture (pie-physics; default: 1)"
+        )
+    elif settings == "bake":
+        exposure = "bake in an exposure correction, as enhance --exposure (pie-physics)"
+        denoise = "bake in a denoiser strength, as enhance --denoise (pie-physics)"
+    elif settings is None:
+        return
+    else:
+        raise ValueError(f"`settings` must be 'apply', 'bake' or None, got {settings!r}.")
+    p.add_argument("--exposure", type=float, default=None, metavar="STOPS", help=exposure)
+    p.add_argument("--denoise", type=float, default=None, metavar="FACTOR", help=denoise)
 
 
 class Terminated(BaseException):

@@ -17,7 +17,9 @@ import json
 import time
 from pathlib import Path
 
-__all__ = ["add_parser", "make_grid", "run"]
+from pyisp_contrast.cli._common import command_error
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,27 +28,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="darken a sample photo and write a grid of Bag of Curves negatives",
         description=__doc__.splitlines()[0],
     )
-    p.add_argument("-o", "--out", type=Path, default=Path("demo_out"), help="output folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        dest="out",
+        type=Path,
+        default=Path("demo_out"),
+        metavar="OUT_DIR",
+        help="output folder (default: %(default)s)",
+    )
     p.add_argument("-k", "--negatives", type=int, default=7, help="negatives to draw (default 7)")
     p.add_argument(
         "--size", type=int, default=256, help="side of the photo in pixels (default 256)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     return p
-
-
-def make_grid(images, ncols: int, pad: int = 4):
-    """Tile ``(N, C, H, W)`` images into one ``(C, H', W')`` image with white padding."""
-    import torch
-
-    n, c, h, w = images.shape
-    nrows = -(-n // ncols)
-    grid = torch.ones(c, nrows * (h + pad) + pad, ncols * (w + pad) + pad, dtype=images.dtype)
-    for i in range(n):
-        r, q = divmod(i, ncols)
-        top, left = pad + r * (h + pad), pad + q * (w + pad)
-        grid[:, top : top + h, left : left + w] = images[i]
-    return grid
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
     from pyisp_contrast.core.io import write_image
     from pyisp_contrast.isp.bank import BagOfCurves
     from pyisp_contrast.isp.degrade import low_light
+    from pyisp_contrast.train import image_grid
 
+    error = command_error("demo")
     if args.negatives < 1:
-        raise SystemExit("demo: --negatives must be >= 1")
+        return error(f"--negatives must be >= 1, got {args.negatives}")
     if args.size < 16:
-        raise SystemExit("demo: --size must be >= 16")
+        return error(f"--size must be >= 16, got {args.size}")
     t0 = time.perf_counter()
     clean = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255).unsqueeze(0)
     clean = F.interpolate(clean, size=(args.size, args.size), mode="bilinear", antialias=True)
@@ -74,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_image(out / "sample_lowlight.png", dark[0])
     tiles = torch.cat([clean, negatives[0]], dim=0)
-    write_image(out / "boc_negatives.png", make_grid(tiles, ncols=4))
+    columns = 4  # rows of four tiles, the last one filled with white
+    blank = tiles.new_ones(-len(tiles) % columns, *tiles.shape[1:])
+    rows = list(torch.cat([tiles, blank]).unflatten(0, (-1, columns)))
+    write_image(out / "boc_negatives.png", image_grid(rows, pad=4))
     log = {
         "seed": args.seed,
         "low_light": {k: v.tolist() for k, v in params.items()},

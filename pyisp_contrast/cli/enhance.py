@@ -9,6 +9,8 @@ import secrets
 import sys
 from pathlib import Path
 
+from pyisp_contrast.cli._common import TASK_WEIGHTS, add_model_options, command_error
+
 EPILOG = """\
 inputs:
   Files, folders (their images, not sub-folders unless --recursive; hidden files, whose names
@@ -75,10 +77,6 @@ exit status:
 """
 
 
-#: Default shipped weights of each ``--task``.
-TASK_WEIGHTS = {"lowlight": "pie-physics", "dehaze": "dehaze-default", "derain": "derain-default"}
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "enhance",
@@ -95,45 +93,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--sample", action="store_true", help="also enhance the bundled low-light sample photo"
     )
     p.add_argument(
-        "--task",
-        choices=sorted(TASK_WEIGHTS),
-        default="lowlight",
-        help="what to restore; picks the default weights (default: %(default)s)",
-    )
-    p.add_argument(
         "-o", "--output", required=True, metavar="OUT_DIR", help="folder for the results"
     )
-    p.add_argument(
-        "--weights",
-        default=None,
-        metavar="PATH|NAME",
-        help="weights file or shipped name (default: the task's, e.g. pie-physics)",
-    )
-    p.add_argument(
-        "--device", default="auto", help="cpu, cuda, cuda:1 or auto (default: %(default)s)"
-    )
+    add_model_options(p, settings="apply")
     p.add_argument(
         "--max-side",
         type=int,
         default=None,
         metavar="N",
         help="downsize images and video frames to at most N px a side",
-    )
-    p.add_argument(
-        "--exposure",
-        type=float,
-        default=None,
-        metavar="STOPS",
-        help="brighter (+) or darker (-) than the model's own choice, in stops, -3 to 3; "
-        "shadows move most, white stays white (pie-physics; default: the model's choice)",
-    )
-    p.add_argument(
-        "--denoise",
-        type=float,
-        default=None,
-        metavar="FACTOR",
-        help="denoise FACTOR times as hard as the model's own choice, 0.01 to 100: e.g. 4 for "
-        "photos noisier than usual, 0.25 to keep more texture (pie-physics; default: 1)",
     )
     p.add_argument(
         "--temporal-smoothing",
@@ -278,8 +246,7 @@ def _run(args: argparse.Namespace, made: list[Path]) -> int:
     from pyisp_contrast.models import load_pretrained, scale_denoiser, set_exposure
     from pyisp_contrast.video import VIDEO_INSTALL_HINT, VIDEO_SUFFIXES
 
-    def error(msg: str) -> None:
-        print(f"pyisp-contrast enhance: error: {msg}", file=sys.stderr)
+    error = command_error("enhance")
 
     if args.max_side is not None and args.max_side < 1:
         error(f"--max-side must be >= 1, got {args.max_side}")

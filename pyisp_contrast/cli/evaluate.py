@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pyisp_contrast.cli._common import TASK_WEIGHTS, add_model_options, command_error
+
 EPILOG = """\
 outputs (with -o OUT):
   OUT/metrics.json       per-image scores and their means
@@ -42,12 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--task",
-        choices=["lowlight", "dehaze", "derain"],
-        default="lowlight",
-        help="what the weights restore (default: %(default)s)",
-    )
+    add_model_options(p, task_help="what the weights restore")
     p.add_argument(
         "--synthetic",
         default=None,
@@ -63,13 +60,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "--gt", default=None, metavar="DIR", help="ground-truth images paired by file stem"
     )
-    p.add_argument(
-        "--weights",
-        default=None,
-        metavar="PATH|NAME",
-        help="(default: the task's bundled weights, e.g. pie-physics)",
-    )
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: %(default)s)")
     p.add_argument(
         "--max-side", type=int, default=None, metavar="N", help="(default: 1200; 512 for pairs)"
     )
@@ -249,12 +239,9 @@ def run(args: argparse.Namespace) -> int:
     from pyisp_contrast.core.devices import resolve_device
     from pyisp_contrast.core.io import find_images
 
-    def error(msg: str) -> int:
-        print(f"pyisp-contrast evaluate: error: {msg}", file=sys.stderr)
-        return 2
-
-    from pyisp_contrast.cli.enhance import TASK_WEIGHTS
-
+    error = command_error("evaluate")
+    if args.max_side is not None and args.max_side < 1:
+        return error(f"--max-side must be >= 1, got {args.max_side}")
     if args.weights is None:
         args.weights = TASK_WEIGHTS[args.task]
     if args.task != "lowlight":

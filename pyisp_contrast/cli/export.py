@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from pyisp_contrast.cli._common import TASK_WEIGHTS, add_model_options, command_error
+
 __all__ = ["add_parser", "run"]
 
 EPILOG = """\
@@ -36,8 +38,6 @@ exit status:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    from pyisp_contrast.cli.enhance import TASK_WEIGHTS
-
     p = subparsers.add_parser(
         "export",
         help="write an enhancer as an ONNX or TorchScript file (any image size)",
@@ -50,31 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--format", required=True, choices=["onnx", "torchscript"], help="file format to write"
     )
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
-    p.add_argument(
-        "--task",
-        choices=sorted(TASK_WEIGHTS),
-        default="lowlight",
-        help="what the model restores; picks the default weights (default: %(default)s)",
-    )
-    p.add_argument(
-        "--weights",
-        default=None,
-        metavar="PATH|NAME",
-        help="weights file or shipped name (default: the task's, e.g. pie-physics)",
-    )
-    p.add_argument(
-        "--exposure",
-        type=float,
-        default=None,
-        metavar="STOPS",
-        help="bake in an exposure correction, as enhance --exposure (pie-physics)",
-    )
-    p.add_argument(
-        "--denoise",
-        type=float,
-        default=None,
-        metavar="FACTOR",
-        help="bake in a denoiser strength, as enhance --denoise (pie-physics)",
+    add_model_options(
+        p,
+        task_help="what the model restores; picks the default weights",
+        device=False,
+        settings="bake",
     )
     p.add_argument(
         "--opset", type=int, default=17, metavar="N", help="ONNX opset, >= 17 (default: 17)"
@@ -89,9 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _error(msg: str) -> int:
-    print(f"pyisp-contrast export: error: {msg}", file=sys.stderr)
-    return 2
+_error = command_error("export")
 
 
 def _check_output(path: Path, overwrite: bool, suffix: str) -> str | None:
@@ -115,7 +93,6 @@ def _check_output(path: Path, overwrite: bool, suffix: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from pyisp_contrast import export
-    from pyisp_contrast.cli.enhance import TASK_WEIGHTS
 
     if args.format == "onnx":
         if args.opset < 17:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pyisp_contrast.cli._common import TASK_WEIGHTS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -12,7 +14,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="List the weights shipped with the package (name, architecture, parameters, "
         "task, the first line of the model card) and the models of the registry.",
     )
-    p.add_argument("--task", choices=("lowlight", "dehaze", "derain"), help="only this task")
+    p.add_argument("--task", choices=sorted(TASK_WEIGHTS), help="only this task")
     return p
 
 
@@ -25,7 +27,6 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pyisp_contrast.cli.enhance import TASK_WEIGHTS
     from pyisp_contrast.models import available_weights, get_model_info, list_models, weights_info
 
     defaults = set(TASK_WEIGHTS.values())

@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from pyisp_contrast.cli._common import command_error
+
 EPILOG = """\
 examples:
   pyisp-contrast train --config configs/pie_default.toml --data ../shared/data
@@ -74,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
         init_distributed,
     )
 
-    def error(msg: str) -> int:
-        print(f"pyisp-contrast train: error: {msg}", file=sys.stderr)
-        return 2
+    error = command_error("train")
 
     try:
         cfg = TrainConfig.from_toml(args.config)

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from pyisp_contrast.cli import main
-from pyisp_contrast.cli.demo import make_grid
 from pyisp_contrast.core.io import read_image
 
 
@@ -35,13 +34,23 @@ def test_demo_is_reproducible(tmp_path) -> None:
     )
 
 
-def test_demo_rejects_bad_options(tmp_path) -> None:
-    with pytest.raises(SystemExit, match="negatives"):
-        main(["demo", "-o", str(tmp_path), "-k", "0"])
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [(["-k", "0"], "--negatives must be >= 1, got 0"), (["--size", "8"], "--size must be >= 16")],
+)
+def test_demo_rejects_bad_options(tmp_path, capsys, option, message) -> None:
+    """A usage error like the other commands': exit status 2 and one line on stderr."""
+    assert main(["demo", "-o", str(tmp_path / "out"), *option]) == 2
+    assert f"pyisp-contrast demo: error: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
-def test_make_grid_layout() -> None:
-    tiles = torch.zeros(5, 3, 2, 3)
-    grid = make_grid(tiles, ncols=2, pad=1)
-    assert grid.shape == (3, 3 * 3 + 1, 2 * 4 + 1)
-    assert float(grid[:, 1:3, 1:4].abs().max()) == 0.0 and float(grid[:, 0].min()) == 1.0
+def test_demo_grid_fills_the_last_row_with_white(tmp_path) -> None:
+    """1 clean + 4 negatives: two rows of four tiles, the last three of the second row blank;
+    ``--out``, the option's old name, still works."""
+    assert main(["demo", "--out", str(tmp_path), "-k", "4", "--size", "16"]) == 0
+    grid = read_image(tmp_path / "boc_negatives.png")
+    assert grid.shape == (3, 2 * 20 + 4, 4 * 20 + 4)
+    second_row_blank = grid[:, 24:40, 24 : 4 * 20]
+    assert float(second_row_blank.min()) == 1.0
+    assert float(grid[:, 24:40, 4:20].min()) < 1.0  # the fifth tile, a negative
