@@ -29,6 +29,7 @@ which case the record's ``difference`` tells which negatives fall short.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pyisp_contrast.core.checks import RANGE_TOLERANCE, value_checks_enabled
+from pyisp_contrast.core.checks import check_extremes, value_checks_enabled
 from pyisp_contrast.core.color import luma
 from pyisp_contrast.core.threads import follow_torch_threads
 
@@ -503,16 +504,10 @@ def sample_negatives(
 
 
 def _check_stats(stats: Tensor) -> None:
+    """:func:`~pyisp_contrast.core.checks.check_image`'s value errors from the fused kernel's
+    ``(min, max, count of non-finite values)``."""
     lo, hi, nonfinite = stats.tolist()
-    if nonfinite:
-        raise ValueError(
-            "`images` contains NaN or inf values; clean the input (e.g. torch.nan_to_num)."
-        )
-    if lo < -RANGE_TOLERANCE or hi > 1 + RANGE_TOLERANCE:
-        raise ValueError(
-            f"`images` must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}; "
-            "divide 8-bit images by 255 or clamp with `images.clamp(0, 1)`."
-        )
+    check_extremes(lo, math.nan if nonfinite else hi)
 
 
 def apply_record(images: Tensor, families: Sequence[CurveFamily], record: CurveRecord) -> Tensor:

@@ -76,8 +76,8 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import (
-    RANGE_TOLERANCE,
     as_batch_param,
+    check_extremes,
     check_float,
     check_generator,
     check_image,
@@ -220,16 +220,7 @@ def _min_range(x: Tensor) -> tuple[Tensor, Tensor]:
     else:
         lo, hi = torch.aminmax(x.reshape(b, -1), dim=1)
     if value_checks_enabled():
-        ext = torch.stack([lo.amin(), hi.amax()]).tolist()
-        if not all(math.isfinite(v) for v in ext):
-            raise ValueError(
-                "`images` contains NaN or inf values; clean the input (e.g. torch.nan_to_num)."
-            )
-        if ext[0] < -RANGE_TOLERANCE or ext[1] > 1 + RANGE_TOLERANCE:
-            raise ValueError(
-                f"`images` must hold values in [0, 1], got min {ext[0]:.4g} and max {ext[1]:.4g}; "
-                "divide 8-bit images by 255 or clamp with `images.clamp(0, 1)`."
-            )
+        check_extremes(*torch.stack([lo.amin(), hi.amax()]).tolist())
     rng = hi - lo
     return lo, torch.where(rng > 0, rng, torch.ones_like(rng))
 

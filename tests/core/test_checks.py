@@ -16,6 +16,7 @@ from pyisp_contrast.core.checks import (
     as_batch_param,
     check_callable,
     check_choice,
+    check_extremes,
     check_finite,
     check_float,
     check_generator,
@@ -70,6 +71,36 @@ def test_check_image_accepts_grey_and_any_channels_when_asked() -> None:
 def test_check_image_errors(x, exc, match) -> None:
     with pytest.raises(exc, match=match):
         check_image(x, "images")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        (float("nan"), 0.5),
+        (0.0, float("inf")),
+        (-float("inf"), 0.5),
+        (-0.2, 0.5),
+        (0.0, 1.5),
+    ],
+)
+def test_check_extremes_raises_check_images_errors(bad) -> None:
+    """The extremes of an image give the same error, word for word, as the image itself, so
+    code that has them already (a kernel's statistics, SLIC's per-image minima) can check once."""
+    lo, hi = bad
+    image = torch.tensor([lo, hi, 0.5]).view(1, 1, 1, 3)
+    with pytest.raises(ValueError) as from_image:
+        check_image(image, "photo", channels=None)
+    with pytest.raises(ValueError) as from_extremes:
+        check_extremes(lo, hi, "photo")
+    assert str(from_extremes.value) == str(from_image.value)
+
+
+def test_check_extremes_passes_in_range_and_can_skip_the_range() -> None:
+    check_extremes(0.0, 1.0)
+    check_extremes(-RANGE_TOLERANCE, 1 + RANGE_TOLERANCE)
+    check_extremes(-3.0, 7.0, check_range=False)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        check_extremes(0.0, float("nan"), check_range=False)
 
 
 def test_check_image_names_the_argument_and_batched_only() -> None:
