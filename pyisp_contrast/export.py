@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_int
+from pyisp_contrast.core.files import written_atomically
 from pyisp_contrast.isp.order import _order_preserving_gain
 from pyisp_contrast.isp.sharpen import CONTRAST_CELL, luma, luma_unsharp, separable_blur
 from pyisp_contrast.isp.tone import s_curve_about_mean
@@ -629,18 +630,6 @@ def _require(name: str) -> Any:
         raise MissingExtraError(f"ONNX export needs the package {name!r}; {_EXTRA_HINT}.") from err
 
 
-@contextlib.contextmanager
-def _written_atomically(path: Path) -> Iterator[Path]:
-    """A hidden partial file to write; it replaces ``path`` on success and is removed otherwise."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def export_onnx(
     model_or_name: nn.Module | str | os.PathLike,
     path: str | os.PathLike,
@@ -692,7 +681,7 @@ def export_onnx(
     module, reference, path = _prepare(model_or_name, path, exposure, denoise)
     example = next(_verify_inputs([(67, 93)]))  # unlike every verification size
     dynamic = {0: "batch", 2: "height", 3: "width"}
-    with _written_atomically(path) as tmp:
+    with written_atomically(path) as tmp:
         with _torch_export_warnings(), torch.no_grad():
             torch.onnx.export(
                 module,
@@ -773,7 +762,7 @@ def export_torchscript(
     sizes = _check_sizes(sizes)
     module, reference, path = _prepare(model_or_name, path, exposure, denoise)
     meta = json.dumps(_metadata(module, model_or_name, "torchscript", denoise))
-    with _written_atomically(path) as tmp, _torch_export_warnings():
+    with written_atomically(path) as tmp, _torch_export_warnings():
         scripted = torch.jit.script(module)
         torch.jit.save(scripted, str(tmp), _extra_files={"pyisp_contrast.json": meta})
     diffs: dict[tuple[int, int], float] = {}

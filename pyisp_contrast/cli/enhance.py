@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 from pathlib import Path
 
 from pyisp_contrast.cli._common import TASK_WEIGHTS, add_model_options, command_error
+from pyisp_contrast.core.files import written_atomically
 
 EPILOG = """\
 inputs:
@@ -137,23 +136,6 @@ def _resize_max_side(img, max_side: int):
     ].clamp(0, 1)
 
 
-def _partial_path(dest: Path) -> Path:
-    """A hidden, unique name beside ``dest`` to write into before renaming (same suffix)."""
-    return dest.with_name(f".{dest.stem}.{secrets.token_hex(4)}.partial{dest.suffix}")
-
-
-def _write_then_rename(dest: Path, write) -> None:
-    """``write(tmp)`` into a hidden partial file, then rename it to ``dest``; never leave it behind."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _partial_path(dest)
-    try:
-        write(tmp)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def enhance_file(
     model, path: Path, dest: Path, *, device, max_side: int | None, text: dict | None = None
 ) -> None:
@@ -181,12 +163,10 @@ def enhance_file(
     icc = info.icc_profile
     if icc is not None and icc_space(icc) != ("GRAY" if grey else "RGB"):
         icc = None  # e.g. a grey profile on a photo stored as RGB: it does not describe the result
-    _write_then_rename(
-        dest,
-        lambda tmp: write_image(
+    with written_atomically(dest) as tmp:
+        write_image(
             tmp, out, alpha=alpha, bits=info.bits, icc_profile=icc, exif=info.exif, text=text
-        ),
-    )
+        )
 
 
 def _enhance_video_file(model, path: Path, dest: Path, *, device, args, record, show) -> None:
@@ -210,13 +190,11 @@ def _enhance_video_file(model, path: Path, dest: Path, *, device, args, record, 
         bar.update(done - bar.n)
 
     try:
-        _write_then_rename(
-            dest,
-            lambda tmp: enhance_video(
+        with written_atomically(dest) as tmp:
+            enhance_video(
                 model, path, tmp, device=device, max_side=args.max_side,
                 time_constant=args.temporal_smoothing, metadata=meta, progress=progress,
-            ),
-        )  # fmt: skip
+            )  # fmt: skip
     finally:
         bar.close()
 

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_generator, check_image, check_plain_metadata
+from pyisp_contrast.core.files import written_atomically
 
 __all__ = ["ExposureEncoder"]
 
@@ -115,7 +116,8 @@ class ExposureEncoder(nn.Module):
         """Write the weights (and plain ``metadata``) in the format :meth:`pretrained` reads."""
         check_plain_metadata(metadata)
         state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
-        torch.save({"channels": list(self.channels), "state_dict": state, **metadata}, Path(path))
+        with written_atomically(path) as tmp:
+            torch.save({"channels": list(self.channels), "state_dict": state, **metadata}, tmp)
 
     def forward(self, images: Tensor) -> list[Tensor]:
         x, _ = check_image(

@@ -1,4 +1,4 @@
-"""Shared plumbing: input checks, device names, colour constants, image I/O, resizing tables and the CPU thread
+"""Shared plumbing: input checks, device names, atomic file writes, colour constants, image I/O, resizing tables and the CPU thread
 setting of the numba kernels."""
 
 from .checks import (
@@ -21,6 +21,7 @@ from .checks import (
 )
 from .color import LUMA_WEIGHTS, luma
 from .devices import DeviceError, resolve_device
+from .files import partial_path, written_atomically
 from .io import (
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -61,6 +62,7 @@ __all__ = [
     "keep_input_dtype",
     "linear_resize_indices",
     "luma",
+    "partial_path",
     "per_image_amount",
     "read_image",
     "read_photo",
@@ -71,4 +73,5 @@ __all__ = [
     "value_checks",
     "value_checks_enabled",
     "write_image",
+    "written_atomically",
 ]

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_plain_metadata
 from pyisp_contrast.core.devices import resolve_device
+from pyisp_contrast.core.files import written_atomically
 from pyisp_contrast.models.registry import ARCHITECTURE_VIEW, get_model_info, list_models
 
 __all__ = [
@@ -324,11 +325,8 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, **meta: Any) -> N
         "state_dict": state,
         **meta,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(blob, tmp)
-    os.replace(tmp, path)
+    with written_atomically(path) as tmp:
+        torch.save(blob, tmp)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from pyisp_contrast.core.checks import value_checks, value_checks_enabled
+from pyisp_contrast.core.files import written_atomically
 from pyisp_contrast.core.io import write_image
 from pyisp_contrast.train.config import TrainConfig
 from pyisp_contrast.train.datasets import ResumableSampler, sample_seed
@@ -144,12 +145,6 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds every CUDA device
     np.random.seed(seed & 0xFFFFFFFF)  # noqa: NPY002
     random.seed(seed)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 @contextmanager
@@ -380,10 +375,10 @@ class Trainer:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_dir / f"{self._step_name()}.pt"
-        _atomic_save(self.state_dict(rng), path)
-        last_tmp = self.checkpoint_dir / "last.pt.tmp"
-        shutil.copyfile(path, last_tmp)
-        os.replace(last_tmp, self.checkpoint_dir / "last.pt")
+        with written_atomically(path) as tmp:
+            torch.save(self.state_dict(rng), tmp)
+        with written_atomically(self.checkpoint_dir / "last.pt") as tmp:
+            shutil.copyfile(path, tmp)
         logger.info("saved checkpoint %s", path)
         return path
 
