@@ -1,5 +1,5 @@
-"""Shared plumbing: input checks, device names, atomic file writes, colour constants, image I/O, resizing tables and the CPU thread
-setting of the numba kernels."""
+"""Shared plumbing: input checks, device names, atomic file writes, colour constants, image I/O,
+resizing tables and the CPU thread setting of the numba kernels."""
 
 from .checks import (
     InvalidTypeError,
