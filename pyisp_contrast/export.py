@@ -200,6 +200,8 @@ def _linear_to_srgb(x: Tensor, thresh: float) -> Tensor:
 
 
 def _box(x: Tensor, radius: int) -> Tensor:
+    """:func:`~pyisp_contrast.isp.denoise.box_mean` as one pooling: its slices and running sums
+    take their bounds from the map's size as Python ints, which a traced graph would freeze."""
     if radius == 0:
         return x
     return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_image, check_int, unbatch
 from pyisp_contrast.core.color import luma
+from pyisp_contrast.isp.denoise import box_mean
 
 __all__ = [
     "ColorGuidedFilter",
@@ -125,32 +126,6 @@ def dark_channel(images: Tensor, patch_size: int = 15) -> Tensor:
     return unbatch(_dark_channel(x, _check_patch_size(patch_size)), unbatched)
 
 
-def _window_sum_1d(x: Tensor, radius: int, dim: int) -> Tensor:
-    # Sum over [i - r, i + r] ∩ [0, n) along `dim` from a cumulative sum: O(1) per pixel.
-    n = x.shape[dim]
-    cs = torch.cumsum(x, dim=dim)
-    zero = torch.zeros_like(cs.narrow(dim, 0, 1))
-    cs = torch.cat([zero, cs], dim=dim)  # cs[k] = sum of the first k entries
-    idx = torch.arange(n, device=x.device)
-    hi = (idx + radius + 1).clamp(max=n)
-    lo = (idx - radius).clamp(min=0)
-    return cs.index_select(dim, hi) - cs.index_select(dim, lo)
-
-
-def _window_count(n: int, radius: int, like: Tensor) -> Tensor:
-    idx = torch.arange(n, device=like.device)
-    return ((idx + radius + 1).clamp(max=n) - (idx - radius).clamp(min=0)).to(like.dtype)
-
-
-def _box_mean(x: Tensor, radius: int) -> Tensor:
-    if radius == 0:
-        return x
-    h, w = x.shape[-2:]
-    s = _window_sum_1d(_window_sum_1d(x, radius, -2), radius, -1)
-    count = _window_count(h, radius, x)[:, None] * _window_count(w, radius, x)[None, :]
-    return s / count
-
-
 def box_filter(images: Tensor, radius: int) -> Tensor:
     """Mean over a ``(2 r + 1) x (2 r + 1)`` window, O(1) per pixel for any radius.
 
@@ -169,7 +144,7 @@ def box_filter(images: Tensor, radius: int) -> Tensor:
         tensor([[[[0.5000, 1.0000, 2.0000, 3.0000, 3.5000]]]])
     """
     x, unbatched = check_image(images, "images", channels=None, check_range=False)
-    return unbatch(_box_mean(x, _check_radius(radius)), unbatched)
+    return unbatch(box_mean(x, _check_radius(radius)), unbatched)
 
 
 def _pair(
@@ -192,13 +167,13 @@ def _pair(
 def _guided_filter(g: Tensor, p: Tensor, radius: int, eps: float) -> Tensor:
     # He et al. ECCV 2010, eqs. 5-8: a local linear model q = a * I + b fitted per window,
     # then averaged over all windows that cover a pixel.
-    mean_g = _box_mean(g, radius)
-    mean_p = _box_mean(p, radius)
-    cov_gp = _box_mean(g * p, radius) - mean_g * mean_p
-    var_g = _box_mean(g * g, radius) - mean_g * mean_g
+    mean_g = box_mean(g, radius)
+    mean_p = box_mean(p, radius)
+    cov_gp = box_mean(g * p, radius) - mean_g * mean_p
+    var_g = box_mean(g * g, radius) - mean_g * mean_g
     a = cov_gp / (var_g + eps)
     b = mean_p - a * mean_g
-    return _box_mean(a, radius) * g + _box_mean(b, radius)
+    return box_mean(a, radius) * g + box_mean(b, radius)
 
 
 def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float = 1e-3) -> Tensor:
@@ -243,21 +218,21 @@ def _color_guided_filter(g: Tensor, p: Tensor, radius: int, eps: float) -> Tenso
     # He et al. ECCV 2010, eq. 14: with a colour guide, a_k is a 3-vector
     # (Sigma_k + eps U)^-1 cov_k(I, p) per window; solved batched for every pixel at once.
     b_, c, h, w = g.shape
-    mean_g = _box_mean(g, radius)  # (B, 3, H, W)
-    mean_p = _box_mean(p, radius)  # (B, K, H, W)
+    mean_g = box_mean(g, radius)  # (B, 3, H, W)
+    mean_p = box_mean(p, radius)  # (B, K, H, W)
     # Covariance of the guide: (B, 3, 3, H, W).
     gg = (g[:, :, None] * g[:, None, :]).reshape(b_, c * c, h, w)
-    sigma = _box_mean(gg, radius).reshape(b_, c, c, h, w) - mean_g[:, :, None] * mean_g[:, None, :]
+    sigma = box_mean(gg, radius).reshape(b_, c, c, h, w) - mean_g[:, :, None] * mean_g[:, None, :]
     sigma = sigma + eps * torch.eye(c, device=g.device, dtype=g.dtype)[None, :, :, None, None]
     k = p.shape[1]
     gp = (g[:, :, None] * p[:, None, :]).reshape(b_, c * k, h, w)
-    cov = _box_mean(gp, radius).reshape(b_, c, k, h, w) - mean_g[:, :, None] * mean_p[:, None, :]
+    cov = box_mean(gp, radius).reshape(b_, c, k, h, w) - mean_g[:, :, None] * mean_p[:, None, :]
     # Solve per pixel: move (H, W) to the batch side of linalg.solve.
     a = torch.linalg.solve(sigma.permute(0, 3, 4, 1, 2), cov.permute(0, 3, 4, 1, 2))  # (B,H,W,3,K)
     a = a.permute(0, 3, 4, 1, 2)  # (B, 3, K, H, W)
     bias = mean_p - (a * mean_g[:, :, None]).sum(dim=1)
-    mean_a = _box_mean(a.reshape(b_, c * k, h, w), radius).reshape(b_, c, k, h, w)
-    return (mean_a * g[:, :, None]).sum(dim=1) + _box_mean(bias, radius)
+    mean_a = box_mean(a.reshape(b_, c * k, h, w), radius).reshape(b_, c, k, h, w)
+    return (mean_a * g[:, :, None]).sum(dim=1) + box_mean(bias, radius)
 
 
 def color_guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float = 1e-3) -> Tensor:

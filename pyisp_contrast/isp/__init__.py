@@ -101,6 +101,7 @@ from .denoise import (
     BlockGuidedFilter,
     block_guided_filter,
     block_statistics,
+    box_mean,
     guided_coefficients,
     upsample_cells,
 )
@@ -154,6 +155,7 @@ __all__ = [
     "apply_record",
     "block_guided_filter",
     "block_statistics",
+    "box_mean",
     "exposure",
     "gamma",
     "guided_coefficients",

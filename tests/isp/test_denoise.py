@@ -168,17 +168,21 @@ def test_small_images_take_torch_for_block_statistics() -> None:
     assert D.KERNEL_MIN_PIXELS > 384 * 384
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    h=st.integers(1, 12), w=st.integers(1, 12), radius=st.integers(0, 4), seed=st.integers(0, 999)
+    h=st.integers(1, 24),
+    w=st.integers(1, 24),
+    radius=st.integers(0, D.SLICES_MAX_RADIUS + 4),
+    seed=st.integers(0, 999),
 )
 def test_box_mean_is_the_cut_window_average(h: int, w: int, radius: int, seed: int) -> None:
-    """The shifted-slice box mean equals torch's stride-1 pooling that leaves the padding out of
-    each window's count, for any size and radius (also windows wider than the map)."""
+    """The box mean (shifted slices up to SLICES_MAX_RADIUS, running sums above) equals torch's
+    stride-1 pooling that leaves the padding out of each window's count, for any size and radius
+    (also windows wider than the map)."""
     x = torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     k = 2 * radius + 1
     if radius == 0:
         expected = x
     else:
         expected = F.avg_pool2d(x, k, stride=1, padding=radius, count_include_pad=False)
-    torch.testing.assert_close(D._box(x, radius), expected)
+    torch.testing.assert_close(D.box_mean(x, radius), expected)
