@@ -22,6 +22,7 @@ from pyisp_contrast.classical import (
     estimate_transmission,
     guided_filter,
 )
+from pyisp_contrast.isp.denoise import SLICES_MAX_RADIUS
 
 
 def _rand(*shape, seed=0, dtype=torch.float64, device="cpu"):
@@ -230,7 +231,11 @@ def test_dark_channel_bounds(seed, patch):
 def test_gradcheck_box_and_guided():
     g = _rand(1, 1, 7, 6, seed=13).requires_grad_()
     p = _rand(1, 2, 7, 6, seed=14).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x: box_filter(x, 2), (p,))
+    assert torch.autograd.gradcheck(lambda x: box_filter(x, 2), (p,))  # shifted slices
+    wide = SLICES_MAX_RADIUS + 1  # running sums
+    assert torch.autograd.gradcheck(
+        lambda x: box_filter(x, wide), (_rand(1, 1, 12, 11, seed=16).requires_grad_(),)
+    )
     assert torch.autograd.gradcheck(lambda a, b: guided_filter(a, b, 2, 1e-2), (g, p))
     gc = _rand(1, 3, 6, 6, seed=15).requires_grad_()
     assert torch.autograd.gradcheck(
