@@ -52,10 +52,7 @@ _AIRLIGHT_FLOOR = 1e-3
 # argument checks
 # --------------------------------------------------------------------------------------------------
 def _check_patch_size(patch_size: int) -> int:
-    check_int(patch_size, "patch_size", hint="odd and positive, e.g. 15")
-    if patch_size < 1 or patch_size % 2 == 0:
-        raise ValueError(f"`patch_size` must be an odd positive int (e.g. 15), got {patch_size}.")
-    return patch_size
+    return check_int(patch_size, "patch_size", 1, odd=True, hint="e.g. 15")
 
 
 def _check_radius(radius: int) -> int:

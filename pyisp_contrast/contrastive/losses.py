@@ -32,7 +32,7 @@ from pyisp_contrast.contrastive.distances import FeatureDistance, GramMSEDistanc
 from pyisp_contrast.contrastive.pixel import GrayLevel
 from pyisp_contrast.contrastive.reducers import Reducer, Reduction, get_reducer
 from pyisp_contrast.contrastive.transforms import as_feature_list
-from pyisp_contrast.core.checks import check_finite, check_image, check_int
+from pyisp_contrast.core.checks import check_finite, check_float, check_image, check_int
 
 __all__ = [
     "CPU_CHUNK_SIZE",
@@ -270,9 +270,7 @@ class RatioContrastiveLoss(ContrastiveLoss):
         chunk_size: int | str | None = "auto",
     ):
         super().__init__(embedder, distance, reducer, chunk_size=chunk_size)
-        if not eps > 0:
-            raise ValueError(f"`eps` must be > 0, got {eps}.")
-        self.eps = float(eps)
+        self.eps = check_float(eps, "eps", 0.0, low_open=True)
 
     def compute_loss(self, d_ap: Tensor, d_an: Tensor, layer_weights: Tensor) -> Tensor:
         ratio = d_ap.mean(-1) / (d_an.sum(-1) + self.eps)  # (L, B)
@@ -366,9 +364,7 @@ class TripletHingeLoss(ContrastiveLoss):
         chunk_size: int | str | None = "auto",
     ):
         super().__init__(embedder, distance, reducer, chunk_size=chunk_size)
-        if not (isinstance(margin, int | float) and 0 <= margin < float("inf")):
-            raise ValueError(f"`margin` must be a finite number >= 0, got {margin!r}.")
-        self.margin = float(margin)
+        self.margin = check_float(margin, "margin", 0.0)
 
     def compute_loss(self, d_ap: Tensor, d_an: Tensor, layer_weights: Tensor) -> Tensor:
         pos = _weighted_sum(d_ap, layer_weights)  # (B, P)

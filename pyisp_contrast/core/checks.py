@@ -89,18 +89,19 @@ class InvalidTypeError(TypeError, ValueError):
     """
 
 
-def _int_description(low: int | None, high: int | None) -> str:
+def _int_description(low: int | None, high: int | None, odd: bool = False) -> str:
+    kind = "odd int" if odd else "int"
     if low is not None and high is not None:
-        return f"an int in [{low}, {high}]"
+        return f"an {kind} in [{low}, {high}]"
     if low == 1:
-        return "a positive int"
+        return f"a positive {kind}"
     if low == 0:
-        return "a non-negative int"
+        return f"a non-negative {kind}"
     if low is not None:
-        return f"an int >= {low}"
+        return f"an {kind} >= {low}"
     if high is not None:
-        return f"an int <= {high}"
-    return "an int"
+        return f"an {kind} <= {high}"
+    return f"an {kind}"
 
 
 def check_int(
@@ -112,6 +113,7 @@ def check_int(
     hint: str | None = None,
     optional: bool = False,
     allow_numpy: bool = False,
+    odd: bool = False,
 ) -> Any:
     """Check that ``value`` is an int (not a bool) in ``[low, high]``; return it as an ``int``.
 
@@ -122,10 +124,11 @@ def check_int(
         hint: what the number means, added to the message in parentheses.
         optional: accept ``None`` too (and return it).
         allow_numpy: accept numpy integers too.
+        odd: accept odd values only (window sides that have a centre).
 
     Raises:
         InvalidTypeError: not an int (a ``TypeError`` and a ``ValueError``).
-        ValueError: out of range.
+        ValueError: out of range, or even with ``odd``.
 
     Example:
         >>> check_int(3, "tile", 1)
@@ -134,13 +137,18 @@ def check_int(
         Traceback (most recent call last):
         ...
         ValueError: `k` must be a positive int (negatives per image), got 0.
+        >>> check_int(4, "window_size", 1, odd=True)
+        Traceback (most recent call last):
+        ...
+        ValueError: `window_size` must be a positive odd int, got 4.
     """
     if optional and value is None:
         return None
     kinds: tuple[type, ...] = (int, np.integer) if allow_numpy else (int,)
     ok_type = isinstance(value, kinds) and not isinstance(value, bool)
-    if not ok_type or (low is not None and value < low) or (high is not None and value > high):
-        what = _int_description(low, high) + (" or None" if optional else "")
+    bad = not ok_type or (low is not None and value < low) or (high is not None and value > high)
+    if bad or (odd and value % 2 == 0):
+        what = _int_description(low, high, odd) + (" or None" if optional else "")
         what += f" ({hint})" if hint else ""
         error = ValueError if ok_type else InvalidTypeError
         raise error(f"`{name}` must be {what}, got {value!r}.")

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from pyisp_contrast.core.checks import (
     as_batch_param,
     check_finite,
+    check_float,
     check_generator,
     check_image,
     check_int,
@@ -410,10 +411,9 @@ def inverse_scatter(
         True
     """
     i, unb = check_image(images, "images")
-    if not 0.0 < float(t_min) <= 1.0:
-        raise ValueError(f"`t_min` must lie in (0, 1], got {t_min}.")
+    t_min = check_float(t_min, "t_min", 0.0, 1.0, low_open=True)
     t, a = _scatter_params(i, transmission, airlight)
-    return unbatch((i - a) / t.clamp_min(float(t_min)) + a, unb)
+    return unbatch((i - a) / t.clamp_min(t_min) + a, unb)
 
 
 def _ramp_depth(b: int, h: int, w: int, like: Tensor, generator: torch.Generator | None) -> Tensor:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.contrastive.reducers import Reduction, ReductionAlias, resolve_reducer
-from pyisp_contrast.core.checks import check_finite, check_image, check_int
+from pyisp_contrast.core.checks import check_callable, check_finite, check_image, check_int
 from pyisp_contrast.losses.zero_reference import ReducerLike
 
 __all__ = ["FeaturePreservation", "feature_preservation_loss"]
@@ -105,8 +105,7 @@ def feature_preservation_loss(
         tensor(0.7500)
     """
     reduce = resolve_reducer(reducer, reduction, "feature_preservation_loss")
-    if not callable(embedder):
-        raise TypeError(f"`embedder` must be callable, got {type(embedder).__name__}.")
+    check_callable(embedder, "embedder", "embedder(images) -> list of feature maps")
     y, _ = check_image(enhanced, "enhanced", check_range=False)
     x, _ = check_image(original, "original", check_range=False)
     if y.shape != x.shape:

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.contrastive.pixel import gray_level
 from pyisp_contrast.contrastive.reducers import Reduction, ReductionAlias, resolve_reducer
-from pyisp_contrast.core.checks import check_image, check_int, check_labels
+from pyisp_contrast.core.checks import check_float, check_image, check_int, check_labels
 from pyisp_contrast.core.devices import resolve_device
 from pyisp_contrast.losses.zero_reference import ReducerLike
 from pyisp_contrast.segmentation.regions import RegionStats, region_stats
@@ -125,12 +125,8 @@ class BrightnessWeighting(nn.Module):
 
     def __init__(self, exponent: float = 1.0, eps: float = 0.05) -> None:
         super().__init__()
-        if not isinstance(exponent, int | float) or not 0 <= exponent < float("inf"):
-            raise ValueError(f"`exponent` must be a finite number >= 0, got {exponent!r}.")
-        if not isinstance(eps, int | float) or not 0 <= eps < float("inf"):
-            raise ValueError(f"`eps` must be a finite number >= 0, got {eps!r}.")
-        self.exponent = float(exponent)
-        self.eps = float(eps)
+        self.exponent = check_float(exponent, "exponent", 0.0)
+        self.eps = check_float(eps, "eps", 0.0)
 
     def forward(self, stats: RegionStats) -> Tensor:
         mean = stats.mean[..., 0].clamp_min(0)

@@ -10,7 +10,7 @@ import kornia.metrics
 import torch
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_image
+from pyisp_contrast.core.checks import check_float, check_image, check_int
 
 __all__ = ["PSNR", "SSIM", "psnr", "ssim"]
 
@@ -45,8 +45,7 @@ def psnr(images: Tensor, target: Tensor, *, max_val: float = 1.0) -> Tensor:
         tensor([20.0000])
     """
     x, y = _pair(images, target)
-    if max_val <= 0:
-        raise ValueError(f"`max_val` must be > 0, got {max_val}.")
+    max_val = check_float(max_val, "max_val", 0.0, low_open=True, hint="the peak of the range")
     return torch.stack([kornia.metrics.psnr(a, b, max_val) for a, b in zip(x, y)])
 
 
@@ -73,8 +72,7 @@ def ssim(images: Tensor, target: Tensor, *, window_size: int = 11, max_val: floa
         tensor([1., 1.])
     """
     x, y = _pair(images, target)
-    if window_size < 1 or window_size % 2 == 0:
-        raise ValueError(f"`window_size` must be a positive odd int, got {window_size}.")
+    window_size = check_int(window_size, "window_size", 1, odd=True)
     if min(x.shape[-2:]) < window_size:
         raise ValueError(
             f"SSIM needs images of at least {window_size}x{window_size} pixels, got {tuple(x.shape[-2:])}; "

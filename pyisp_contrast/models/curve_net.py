@@ -22,7 +22,6 @@ gradient-free ``enhance`` for inference on large photos.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import (
+    check_float,
     check_image,
     check_int,
     keep_input_dtype,
@@ -499,12 +499,7 @@ class FastCurveEstimator(DCEBody):
                 f"got working_side={working_side!r}, scale_factor={scale_factor!r}."
             )
         check_int(working_side, "working_side", 8, optional=True)
-        if scale_factor is not None and not (
-            isinstance(scale_factor, int | float)
-            and math.isfinite(scale_factor)
-            and scale_factor >= 1
-        ):
-            raise ValueError(f"`scale_factor` must be a finite number >= 1, got {scale_factor!r}.")
+        check_float(scale_factor, "scale_factor", 1.0, optional=True)
         super().__init__(self.build_layers(channels, 3 * n_maps, _SeparableConv))
         self.channels = channels
         self.iterations = iterations

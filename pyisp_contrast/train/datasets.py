@@ -349,16 +349,12 @@ class ResumableSampler(Sampler[int]):
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
-        if num_samples < 1:
-            raise ValueError(f"`num_samples` must be >= 1, got {num_samples}.")
-        if batch_size < 1:
-            raise ValueError(f"`batch_size` must be >= 1, got {batch_size}.")
-        if world_size < 1 or not 0 <= rank < world_size:
-            raise ValueError(
-                f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}."
-            )
-        if start < 0:
-            raise ValueError(f"`start` must be >= 0, got {start}.")
+        check_int(num_samples, "num_samples", 1)
+        check_int(batch_size, "batch_size", 1)
+        check_int(seed, "seed")
+        check_int(start, "start", 0)
+        check_int(world_size, "world_size", 1)
+        check_int(rank, "rank", 0, world_size - 1, hint=f"one of the {world_size} processes")
         self.num_samples = num_samples
         self.batch_size = batch_size
         self.seed = seed

@@ -284,7 +284,7 @@ def test_modules_equal_functions():
 # ---------------------------------------------------------------- bad input
 def test_bad_input():
     x = _rand(1, 3, 8, 8)
-    with pytest.raises(ValueError, match="odd positive"):
+    with pytest.raises(ValueError, match="positive odd int"):
         dark_channel(x, 4)
     with pytest.raises(TypeError, match="patch_size"):
         dark_channel(x, 3.0)
@@ -316,5 +316,5 @@ def test_bad_input():
         dark_channel(torch.full((1, 3, 4, 4), float("nan")))
     with pytest.raises(TypeError, match="floating-point"):
         dark_channel(torch.zeros(1, 3, 4, 4, dtype=torch.uint8))
-    with pytest.raises(ValueError, match="odd positive"):
+    with pytest.raises(ValueError, match="positive odd int"):
         DarkChannelDehaze(patch_size=0)
