@@ -35,6 +35,7 @@ def _embed():
         (lambda: psnr(X, X, max_val=math.nan), "`max_val` must be a positive finite number"),
         (lambda: psnr(X, X, max_val=math.inf), "`max_val` must be a positive finite number"),
         (lambda: ssim(X, X, window_size=4), "`window_size` must be a positive odd int, got 4"),
+        (lambda: ssim(X, X, max_val=0), "`max_val` must be a positive finite number"),
         (lambda: dark_channel(X, patch_size=0), "`patch_size` must be a positive odd int"),
         (lambda: RatioContrastiveLoss(*_embed(), eps=math.nan), "`eps` must be a positive"),
         (lambda: TripletHingeLoss(*_embed(), margin=math.inf), "`margin` must be a finite number"),

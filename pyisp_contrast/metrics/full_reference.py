@@ -73,6 +73,7 @@ def ssim(images: Tensor, target: Tensor, *, window_size: int = 11, max_val: floa
     """
     x, y = _pair(images, target)
     window_size = check_int(window_size, "window_size", 1, odd=True)
+    max_val = check_float(max_val, "max_val", 0.0, low_open=True, hint="the peak of the range")
     if min(x.shape[-2:]) < window_size:
         raise ValueError(
             f"SSIM needs images of at least {window_size}x{window_size} pixels, got {tuple(x.shape[-2:])}; "
