@@ -8,7 +8,6 @@ API by ``scripts/train_exposure_encoder.py``; ``weights/exposure_encoder.md`` is
 from __future__ import annotations
 
 import importlib.resources
-import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_generator, check_image, check_plain_metadata
-from pyisp_contrast.core.files import written_atomically
+from pyisp_contrast.core.files import WeightsError, load_weights, written_atomically
 
 __all__ = ["ExposureEncoder"]
 
@@ -93,20 +92,27 @@ class ExposureEncoder(nn.Module):
                     f"the packaged ExposureEncoder weights ({resource}) are missing; reinstall the package "
                     "or train them with scripts/train_exposure_encoder.py."
                 )
-            blob = torch.load(
-                io.BytesIO(resource.read_bytes()), map_location="cpu", weights_only=True
-            )
+            label, source = f"packaged ExposureEncoder weights ({resource})", resource
         else:
-            path = Path(path)
-            if not path.is_file():
-                raise FileNotFoundError(f"no ExposureEncoder weights at {path}.")
-            blob = torch.load(path, map_location="cpu", weights_only=True)
+            source = Path(path)
+            if not source.is_file():
+                raise FileNotFoundError(f"no ExposureEncoder weights at {source}.")
+            label = f"ExposureEncoder weights file {str(source)!r}"
+        remedy = "Write it again with ExposureEncoder.save, or pass path=None for the packaged one."
+        blob = load_weights(source, label, remedy)
         if not isinstance(blob, dict) or "state_dict" not in blob:
-            raise ValueError(
-                "not an ExposureEncoder weight file (expected a dict with 'state_dict')."
+            raise WeightsError(
+                f"the {label} is not an ExposureEncoder weight file (expected a dict with "
+                "'state_dict', as ExposureEncoder.save writes)."
             )
         model = cls(channels=tuple(blob.get("channels", (16, 32, 64))))
-        model.load_state_dict(blob["state_dict"])
+        try:
+            model.load_state_dict(blob["state_dict"])
+        except RuntimeError as err:
+            raise WeightsError(
+                f"the {label} does not fit ExposureEncoder(channels={model.channels}): "
+                f"{str(err).splitlines()[0][:300]}"
+            ) from err
         if frozen:
             model.requires_grad_(False)
             model.eval()

@@ -21,7 +21,7 @@ from .checks import (
 )
 from .color import LUMA_WEIGHTS, luma
 from .devices import DeviceError, resolve_device
-from .files import partial_path, written_atomically
+from .files import WeightsError, load_weights, partial_path, written_atomically
 from .io import (
     HEIF_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -46,6 +46,7 @@ __all__ = [
     "ImageReadError",
     "InvalidTypeError",
     "Photo",
+    "WeightsError",
     "as_batch_param",
     "check_callable",
     "check_choice",
@@ -61,6 +62,7 @@ __all__ = [
     "follow_torch_threads",
     "keep_input_dtype",
     "linear_resize_indices",
+    "load_weights",
     "luma",
     "partial_path",
     "per_image_amount",

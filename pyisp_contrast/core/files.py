@@ -1,21 +1,55 @@
-"""Writing files so that an interruption never leaves a half-written one under the real name.
+"""Weight files: writing them so that an interruption never leaves a half-written one under the
+real name, and reading them safely.
 
 Every writer of the package (enhanced photos, exported models, weights, training checkpoints, the
 exposure encoder's weights) writes into a hidden partial file beside the destination and renames it
 over the destination only once the write has finished: the rename is atomic on one file system, so
 a reader sees the old file or the new one, never a mix. On any error, Ctrl-C or a signal turned into
-an exception, the partial file is removed.
+an exception, the partial file is removed. :func:`load_weights` reads what ``torch.save`` wrote,
+with ``weights_only=True`` (a weight file is untrusted input) and one clear error for a file that
+cannot be read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from collections.abc import Iterator
+from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["partial_path", "written_atomically"]
+import torch
+
+__all__ = ["WeightsError", "load_weights", "partial_path", "written_atomically"]
+
+
+class WeightsError(ValueError):
+    """A weight file exists but cannot be used (corrupt, truncated, or not the expected kind)."""
+
+
+def load_weights(source: Path | Traversable, label: str, remedy: str) -> Any:
+    """What ``torch.save`` stored in ``source`` (a path or a packaged resource), on the CPU.
+
+    Args:
+        source: the file.
+        label: what it is, for the message (``"weights file 'w.pt'"``).
+        remedy: what to do about a file that cannot be read, for the message.
+
+    Raises:
+        WeightsError: the file is corrupt, truncated or not loadable with ``weights_only=True``.
+    """
+    stream: Any = source if isinstance(source, Path) else io.BytesIO(source.read_bytes())
+    try:
+        return torch.load(stream, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for truncated or foreign files
+        raise WeightsError(
+            f"could not read the {label}: it is corrupt, truncated or not a PyTorch checkpoint "
+            f"loadable with weights_only=True ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:200]}). {remedy}"
+        ) from err
 
 
 def partial_path(dest: str | os.PathLike) -> Path:

@@ -19,7 +19,6 @@ which refuses to run pickled code.
 from __future__ import annotations
 
 import importlib.resources
-import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_plain_metadata
 from pyisp_contrast.core.devices import resolve_device
-from pyisp_contrast.core.files import written_atomically
+from pyisp_contrast.core.files import WeightsError, load_weights, written_atomically
 from pyisp_contrast.models.registry import ARCHITECTURE_VIEW, get_model_info, list_models
 
 __all__ = [
@@ -52,10 +51,6 @@ FORMAT = "pyisp_contrast.curve_estimator/1"
 #: Architectures a weight file may name: a read-only view of the model registry
 #: (:mod:`pyisp_contrast.models.registry`), keyed by class name.
 ARCHITECTURES = ARCHITECTURE_VIEW
-
-
-class WeightsError(ValueError):
-    """A weight file exists but cannot be used (corrupt, or not a curve-estimator checkpoint)."""
 
 
 def _weights_dir():
@@ -94,8 +89,7 @@ def _read(source: str | os.PathLike) -> tuple[Any, str]:
                 "pyisp-contrast if the bundled file is missing."
             )
         label = f"shipped weights {source!r} ({resource})"
-        data = resource.read_bytes()
-        stream: Any = io.BytesIO(data)
+        file: Any = resource
     else:
         path = Path(source)
         if not path.is_file():
@@ -104,15 +98,9 @@ def _read(source: str | os.PathLike) -> tuple[Any, str]:
                 f"a shipped name ({', '.join(available_weights()) or 'none installed'})."
             )
         label = f"weights file {str(path)!r}"
-        stream = path
-    try:
-        return torch.load(stream, map_location="cpu", weights_only=True), label
-    except Exception as err:  # torch raises several types for truncated or foreign files
-        raise WeightsError(
-            f"could not read the {label}: it is corrupt, truncated or not a PyTorch checkpoint "
-            f"loadable with weights_only=True ({type(err).__name__}: {str(err).splitlines()[0][:200]}). "
-            "Re-download or re-export it (pyisp_contrast.models.save_pretrained)."
-        ) from err
+        file = path
+    remedy = "Re-download or re-export it (pyisp_contrast.models.save_pretrained)."
+    return load_weights(file, label, remedy), label
 
 
 def _strip(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from pyisp_contrast.contrastive import ExposureEncoder, GramMSEDistance
+from pyisp_contrast.core import WeightsError
 from pyisp_contrast.isp.curves import exposure
 
 
@@ -63,7 +64,16 @@ def test_bad_input(tmp_path):
     with pytest.raises(FileNotFoundError, match="no ExposureEncoder weights"):
         ExposureEncoder.pretrained(tmp_path / "missing.pt")
     torch.save({"x": torch.zeros(1)}, tmp_path / "bad.pt")
-    with pytest.raises(ValueError, match="state_dict"):
+    with pytest.raises(WeightsError, match="not an ExposureEncoder weight file"):
         ExposureEncoder.pretrained(tmp_path / "bad.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "bad.pt").read_bytes()[:40])  # truncated
+    with pytest.raises(WeightsError, match="could not read the ExposureEncoder weights file"):
+        ExposureEncoder.pretrained(tmp_path / "cut.pt")
+    wrong = ExposureEncoder(channels=(4, 8, 8)).state_dict()
+    torch.save({"channels": [4, 8, 16], "state_dict": wrong}, tmp_path / "wrong.pt")
+    with pytest.raises(
+        WeightsError, match=r"does not fit ExposureEncoder\(channels=\(4, 8, 16\)\)"
+    ):
+        ExposureEncoder.pretrained(tmp_path / "wrong.pt")
     with pytest.raises(ValueError, match="channels"):
         ExposureEncoder()(torch.rand(1, 4, 8, 8))

@@ -55,3 +55,21 @@ def test_every_writer_of_the_package_uses_it(tmp_path, monkeypatch) -> None:
                 save(dest)
         assert dest.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["enc.pt", "w.pt"]
+
+
+def test_unreadable_weights_are_one_error_everywhere(tmp_path) -> None:
+    """load_pretrained and ExposureEncoder.pretrained raise the same WeightsError for a file
+    that torch cannot read."""
+    from pyisp_contrast.contrastive import ExposureEncoder
+    from pyisp_contrast.core import WeightsError, load_weights
+    from pyisp_contrast.models import WeightsError as ModelsWeightsError
+    from pyisp_contrast.models import load_pretrained
+
+    assert ModelsWeightsError is WeightsError
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match=r"could not read the file x: .* Do this\.$"):
+        load_weights(bad, "file x", "Do this.")
+    for load in (load_pretrained, ExposureEncoder.pretrained):
+        with pytest.raises(WeightsError, match="corrupt, truncated or not a PyTorch checkpoint"):
+            load(bad)
