@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_generator, check_image
+from pyisp_contrast.core.files import load_weights
 
 __all__ = ["VGG16_LAYERS", "VGG16Features", "vgg16_weights_path"]
 
@@ -189,7 +190,8 @@ class VGG16Features(nn.Module):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(_missing_weights_message(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        remedy = f"Download torchvision's file again: {VGG16_URL}."
+        state = load_weights(path, f"VGG16 weights file {str(path)!r}", remedy)
         if not isinstance(state, dict):
             raise ValueError(f"{path} does not hold a state dict (got {type(state).__name__}).")
         own = self.state_dict()

@@ -30,20 +30,26 @@ class WeightsError(ValueError):
     """A weight file exists but cannot be used (corrupt, truncated, or not the expected kind)."""
 
 
-def load_weights(source: Path | Traversable, label: str, remedy: str) -> Any:
-    """What ``torch.save`` stored in ``source`` (a path or a packaged resource), on the CPU.
+def load_weights(
+    source: Path | Traversable,
+    label: str,
+    remedy: str,
+    map_location: str | torch.device = "cpu",
+) -> Any:
+    """What ``torch.save`` stored in ``source`` (a path or a packaged resource).
 
     Args:
         source: the file.
         label: what it is, for the message (``"weights file 'w.pt'"``).
         remedy: what to do about a file that cannot be read, for the message.
+        map_location: where its tensors go (``torch.load``'s argument).
 
     Raises:
         WeightsError: the file is corrupt, truncated or not loadable with ``weights_only=True``.
     """
     stream: Any = source if isinstance(source, Path) else io.BytesIO(source.read_bytes())
     try:
-        return torch.load(stream, map_location="cpu", weights_only=True)
+        return torch.load(stream, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated or foreign files
         raise WeightsError(
             f"could not read the {label}: it is corrupt, truncated or not a PyTorch checkpoint "

@@ -46,7 +46,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from pyisp_contrast.core.checks import value_checks, value_checks_enabled
-from pyisp_contrast.core.files import written_atomically
+from pyisp_contrast.core.files import load_weights, written_atomically
 from pyisp_contrast.core.io import write_image
 from pyisp_contrast.train.config import TrainConfig
 from pyisp_contrast.train.datasets import ResumableSampler, sample_seed
@@ -88,10 +88,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint.")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable checkpoint ({exc}).") from exc
+    remedy = "Resume from an earlier checkpoint of the run (checkpoints/step_*.pt)."
+    ckpt = load_weights(path, f"training checkpoint {str(path)!r}", remedy, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(
             f"{path}: not a pyisp_contrast training checkpoint (format {CHECKPOINT_FORMAT})."

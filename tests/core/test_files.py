@@ -58,8 +58,8 @@ def test_every_writer_of_the_package_uses_it(tmp_path, monkeypatch) -> None:
 
 
 def test_unreadable_weights_are_one_error_everywhere(tmp_path) -> None:
-    """load_pretrained and ExposureEncoder.pretrained raise the same WeightsError for a file
-    that torch cannot read."""
+    """Shipped-format weights, the encoder's, training checkpoints and VGG16's raise the same
+    WeightsError for a file that torch cannot read."""
     from pyisp_contrast.contrastive import ExposureEncoder
     from pyisp_contrast.core import WeightsError, load_weights
     from pyisp_contrast.models import WeightsError as ModelsWeightsError
@@ -70,6 +70,15 @@ def test_unreadable_weights_are_one_error_everywhere(tmp_path) -> None:
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsError, match=r"could not read the file x: .* Do this\.$"):
         load_weights(bad, "file x", "Do this.")
-    for load in (load_pretrained, ExposureEncoder.pretrained):
+    from pyisp_contrast.contrastive import VGG16Features
+    from pyisp_contrast.train import load_checkpoint
+
+    vgg = VGG16Features(layers=("relu1_2",), weights=None)
+    for load in (
+        load_pretrained,
+        ExposureEncoder.pretrained,
+        load_checkpoint,
+        vgg.load_torchvision_weights,
+    ):
         with pytest.raises(WeightsError, match="corrupt, truncated or not a PyTorch checkpoint"):
             load(bad)

@@ -238,7 +238,7 @@ def test_errors(tmp_path, data):
         Trainer(_NoTotal(), train, _config(tmp_path / "t"), progress=False).fit()
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable checkpoint"):
+    with pytest.raises(ValueError, match="could not read the training checkpoint"):
         load_checkpoint(bad)
     torch.save({"model": {}}, bad)
     with pytest.raises(ValueError, match="not a pyisp_contrast training checkpoint"):
