@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pyisp_contrast.core.checks import check_float, check_image, unbatch
+from pyisp_contrast.core.checks import check_float, check_image, module_dtype, unbatch
 
 __all__ = [
     "VIDEO_INSTALL_HINT",
@@ -70,13 +70,6 @@ def _kind(model: nn.Module) -> str:
     if isinstance(model, FastCurveEstimator):
         return "curves"
     return "frame"
-
-
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.float32
 
 
 class TemporalSmoother:
@@ -169,7 +162,7 @@ class TemporalSmoother:
             out = self.model.enhance(x)
             return unbatch(out, unbatched)
         dtype = x.dtype
-        x = x.to(_model_dtype(self.model))
+        x = x.to(module_dtype(self.model) or torch.float32)
         if self._is_cut(x) and self._maps is not None:
             self.cuts += 1
             self._maps = None

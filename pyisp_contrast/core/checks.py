@@ -37,6 +37,7 @@ __all__ = [
     "check_labels",
     "check_plain_metadata",
     "keep_input_dtype",
+    "module_dtype",
     "per_image_amount",
     "unbatch",
     "value_checks",
@@ -356,8 +357,13 @@ def unbatch(x: Tensor, unbatched: bool) -> Tensor:
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
-def _module_dtype(module: nn.Module) -> torch.dtype | None:
-    """The dtype of the module's first floating-point parameter (or buffer); ``None`` if it has none."""
+def module_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype of the module's first floating-point parameter (or buffer); ``None`` if it has none.
+
+    Example:
+        >>> module_dtype(torch.nn.Linear(2, 2).double()), module_dtype(torch.nn.ReLU())
+        (torch.float64, None)
+    """
     for tensors in (module.parameters(), module.buffers()):
         for t in tensors:
             if t.is_floating_point():
@@ -409,7 +415,7 @@ def keep_input_dtype(method: _Method) -> _Method:
     @functools.wraps(method)
     def wrapper(self: nn.Module, images: Tensor, *args: Any, **kwargs: Any) -> Any:
         _check_float_tensor(images, "images")
-        dtype = _module_dtype(self)
+        dtype = module_dtype(self)
         if dtype is None or dtype == images.dtype:
             return method(self, images, *args, **kwargs)
         out = method(self, images.to(dtype), *args, **kwargs)
