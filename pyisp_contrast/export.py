@@ -471,7 +471,7 @@ def inference_module(model_or_name: nn.Module | str | os.PathLike) -> nn.Module:
 
     Raises:
         TypeError: a model of another kind.
-        FileNotFoundError, ~pyisp_contrast.models.WeightsError: as
+        FileNotFoundError, ~pyisp_contrast.core.WeightsError: as
             :func:`~pyisp_contrast.models.load_pretrained`.
 
     Example:

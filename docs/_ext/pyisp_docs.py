@@ -246,10 +246,22 @@ def api_page(sections: list[ApiSection]) -> str:
             if kind == "data":
                 out += [_data_entry(section.module, n) for n in items]
                 continue
-            out += [".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
-            out += [f"   {n.name}" for n in items]
-            out.append("")
+            own = [n for n in items if not _other_home(n.obj, package)]
+            if own:
+                out += [".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
+                out += [f"   {n.name}" for n in own] + [""]
+            others = [n for n in items if _other_home(n.obj, package)]
+            if others:  # listed here, their page is their home's (one class, one description)
+                out += [".. autosummary::", "   :nosignatures:", ""]
+                out += [f"   {n.name}" for n in others] + [""]
     return "\n".join(out)
+
+
+def _other_home(obj: Any, package: str) -> bool:
+    """A class that ``package`` re-exports from another subpackage (``models.WeightsError`` is
+    ``core``'s): a second stub page would describe it twice."""
+    home = getattr(obj, "__module__", "") or ""
+    return inspect.isclass(obj) and home != package and not home.startswith(package + ".")
 
 
 def _data_entry(module: str, item: ApiName) -> str:
