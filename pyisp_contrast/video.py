@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyisp_contrast.core.checks import check_float, check_image, module_dtype, unbatch
+from pyisp_contrast.core.resize import fit_long_side
 
 __all__ = [
     "VIDEO_INSTALL_HINT",
@@ -231,9 +232,8 @@ def _even(n: int) -> int:
 
 
 def _frame_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
-    if max_side is not None and max(h, w) > max_side:
-        s = max_side / max(h, w)
-        h, w = max(1, round(h * s)), max(1, round(w * s))
+    if max_side is not None:
+        h, w = fit_long_side(h, w, max_side)
     return _even(h), _even(w)
 
 

@@ -126,11 +126,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def _resize_max_side(img, max_side: int):
     import torch.nn.functional as F
 
-    h, w = img.shape[-2:]
-    if max(h, w) <= max_side:
+    from pyisp_contrast.core.resize import fit_long_side
+
+    size = fit_long_side(*img.shape[-2:], max_side)
+    if size == tuple(img.shape[-2:]):
         return img
-    s = max_side / max(h, w)
-    size = (max(1, round(h * s)), max(1, round(w * s)))
     return F.interpolate(img[None], size=size, mode="bicubic", antialias=True, align_corners=False)[
         0
     ].clamp(0, 1)

@@ -83,14 +83,16 @@ def load_resized(path: str | Path, max_side: int | None, *, return_size: bool = 
     from PIL import Image, ImageOps
 
     from pyisp_contrast.core.io import ImageReadError
+    from pyisp_contrast.core.resize import fit_long_side
 
     try:
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im).convert("RGB")
             size = (im.size[1], im.size[0])
-            if max_side and max(im.size) > max_side:
-                s = max_side / max(im.size)
-                im = im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.BICUBIC)
+            if max_side:
+                fit = fit_long_side(im.size[1], im.size[0], max_side)
+                if fit != size:
+                    im = im.resize((fit[1], fit[0]), Image.BICUBIC)
             arr = np.asarray(im)
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageReadError(f"{path}: cannot read image ({exc})") from exc

@@ -1,4 +1,5 @@
-"""Separable bilinear resizing by index tables, for memory-bounded inference on large photos.
+"""Image sizes and separable bilinear resizing by index tables, for memory-bounded inference on
+large photos.
 
 ``F.interpolate`` resizes a whole tensor at once; an enhancer that upsamples low-resolution maps
 to a 12-megapixel photo would hold every full-size map at once. These tables give the same
@@ -10,7 +11,24 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["linear_resize_indices", "resize_rows"]
+__all__ = ["fit_long_side", "linear_resize_indices", "resize_rows"]
+
+
+def fit_long_side(h: int, w: int, side: int, min_side: int = 1) -> tuple[int, int]:
+    """The size of an ``h x w`` image scaled down so that its longer side is ``side``, aspect kept
+    (each side rounded, and at least ``min_side``); ``(h, w)`` itself if it already fits.
+
+    Every "at most N pixels a side" of the package (``--max-side``, the networks' working sizes,
+    video frames, evaluation pairs) is this arithmetic.
+
+    Example:
+        >>> fit_long_side(900, 1200, 512), fit_long_side(300, 400, 512), fit_long_side(10, 4000, 400)
+        ((384, 512), (300, 400), (1, 400))
+    """
+    if max(h, w) <= side:
+        return h, w
+    s = side / max(h, w)
+    return max(min_side, round(h * s)), max(min_side, round(w * s))
 
 
 def linear_resize_indices(

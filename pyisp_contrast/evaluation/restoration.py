@@ -23,6 +23,7 @@ from torch import Tensor
 
 from pyisp_contrast.core.checks import check_choice, check_int
 from pyisp_contrast.core.devices import resolve_device
+from pyisp_contrast.core.resize import fit_long_side
 
 __all__ = ["RESTORATION_TASKS", "classical_baseline", "evaluate_restoration", "synthetic_pairs"]
 
@@ -31,11 +32,9 @@ RESTORATION_TASKS: dict[str, int] = {"dehaze": 60_000, "derain": 70_000}
 
 
 def _resize(img: Tensor, max_side: int) -> Tensor:
-    h, w = img.shape[-2:]
-    scale = max_side / max(h, w)
-    if scale >= 1:
+    size = fit_long_side(*img.shape[-2:], max_side, min_side=16)
+    if size == tuple(img.shape[-2:]):
         return img
-    size = (max(16, round(h * scale)), max(16, round(w * scale)))
     return F.interpolate(img[None], size=size, mode="area")[0].clamp(0, 1)
 
 

@@ -37,7 +37,7 @@ from pyisp_contrast.core.checks import (
     unbatch,
     value_checks_enabled,
 )
-from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
+from pyisp_contrast.core.resize import fit_long_side, linear_resize_indices, resize_rows
 from pyisp_contrast.core.threads import follow_torch_threads
 from pyisp_contrast.isp.curves import le_curve
 
@@ -520,10 +520,9 @@ class FastCurveEstimator(DCEBody):
 
     def working_size(self, height: int, width: int) -> tuple[int, int]:
         """The ``(h, w)`` the network runs at for an ``height x width`` input."""
-        if self.scale_factor is not None:
-            s = 1.0 / self.scale_factor
-        else:
-            s = min(1.0, self.working_side / max(height, width))
+        if self.scale_factor is None:
+            return fit_long_side(height, width, self.working_side)
+        s = 1.0 / self.scale_factor
         return max(1, round(height * s)), max(1, round(width * s))
 
     def low_res_curves(self, images: Tensor) -> Tensor:

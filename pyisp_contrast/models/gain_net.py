@@ -53,7 +53,7 @@ from pyisp_contrast.core.checks import (
     unbatch,
     value_checks,
 )
-from pyisp_contrast.core.resize import linear_resize_indices, resize_rows
+from pyisp_contrast.core.resize import fit_long_side, linear_resize_indices, resize_rows
 from pyisp_contrast.core.threads import follow_torch_threads
 from pyisp_contrast.isp.curves import linear_to_srgb, rational_gain, srgb_to_linear
 from pyisp_contrast.isp.denoise import block_statistics, guided_coefficients, upsample_cells
@@ -493,8 +493,7 @@ class GuidedGainEnhancer(nn.Module):
         self._detail = check_float(value, "detail", 0.0, DETAIL_LIMIT, hint="a sharpening amount")
 
     def _working_size(self, h: int, w: int) -> tuple[int, int]:
-        s = min(1.0, self.working_side / max(h, w))
-        return max(1, round(h * s)), max(1, round(w * s))
+        return fit_long_side(h, w, self.working_side)
 
     def low_res_maps(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(stats, log_gain, log_eps)``: the guided filter's cell statistics and the two maps.
