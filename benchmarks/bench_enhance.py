@@ -357,7 +357,7 @@ def bench_stages(weights: str, device: torch.device, repeat: int) -> list[list]:
         ("input check", lambda: check_image(x, "images"), "isfinite pass", old_check),
         ("block statistics", lambda: denoise.block_statistics(x, guide, model.block),
          "torch pooling", torch_statistics),
-        ("window means (guided filter)", lambda: denoise._box(stats, model.radius),
+        ("window means (guided filter)", lambda: denoise.box_mean(stats, model.radius),
          "avg_pool2d", old_box),
         ("maps widened to the photo", lambda: _widen(ab, 1200), "column gather",
          lambda: torch.lerp(ab[..., c0], ab[..., c1], cw)),
