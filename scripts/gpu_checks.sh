@@ -5,7 +5,7 @@
 #
 # 1. The tests that only run with --device cuda (GPU kernels equal the CPU paths on shared
 #    inputs; the regional loss, curve estimators, trainer, the bundled pie-physics enhancer and
-#    its sharpening and local contrast on the GPU).
+#    its sharpening and local contrast on the GPU, the device resolver on a real GPU).
 # 2. The GPU benchmarks: superpixels (SLIC 1 x 1024^2 <= 2 ms, 16 x 384^2 <= 5 ms targets),
 #    curves and enhance (PIE training step and its torch.profiler split), written to
 #    benchmarks/results/<name>_cuda.json beside the CPU results; then the summary of both.
@@ -16,7 +16,8 @@ python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no C
 nvidia-smi --query-gpu=name,memory.total --format=csv || true
 python -m pytest -q -x --device cuda -p no:cacheprovider \
   tests/segmentation tests/losses/test_regional.py tests/models/test_curve_net.py \
-  tests/train/test_trainer.py tests/models/test_gain_net.py tests/isp/test_sharpen.py 2>&1 | tail -25
+  tests/train/test_trainer.py tests/models/test_gain_net.py tests/isp/test_sharpen.py \
+  tests/core/test_devices.py 2>&1 | tail -25
 python -m benchmarks --device cuda --only superpixels curves enhance --timeout 240 || true
 python -m benchmarks --summarise-only
 if [ -n "${OUT:-}" ]; then

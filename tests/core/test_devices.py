@@ -86,3 +86,18 @@ def test_one_resolver_behind_every_entry_point(no_gpu, tmp_path) -> None:
         load_pretrained(path, device="bogus")
     with pytest.raises(DeviceError, match=r"^`slic_device` cuda: this machine"):
         RegionalBrightnessConsistency(slic_device="cuda")
+
+
+@pytest.mark.cuda
+def test_resolver_on_a_real_gpu(device, tmp_path) -> None:
+    """On a machine with CUDA: "auto" and a bare "cuda" name the first GPU, a model loaded with
+    device="auto" lands there, and an index past the last GPU is refused by name."""
+    from pyisp_contrast.models import FastCurveEstimator, load_pretrained, save_pretrained
+
+    assert resolve_device("auto") == torch.device("cuda:0") == resolve_device("cuda")
+    save_pretrained(FastCurveEstimator(channels=4), tmp_path / "w.pt")
+    net = load_pretrained(tmp_path / "w.pt", device="auto")
+    assert next(net.parameters()).device == torch.device("cuda:0")
+    past = torch.cuda.device_count()
+    with pytest.raises(DeviceError, match=f"cuda:{past}: there is no such GPU"):
+        resolve_device(f"cuda:{past}")
