@@ -44,10 +44,10 @@ dark, _ = low_light(
 
 # %%
 # The two bands of the clean photo's luma: the fine one holds edges and texture, the wide one
-# (6 px here, as in the bundled weights) the shading of each object against its neighbours.
+# (24 px here, as in the bundled weights) the shading of each object against its neighbours.
 y = luma(clean)
 fine = separable_blur(y, gaussian_taps(1.0))
-low = cell_blur(y, cell_taps(6.0))
+low = cell_blur(y, cell_taps(24.0))
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 for ax, (title, img) in zip(
     axes,
