@@ -114,3 +114,36 @@ def test_a_gpu_result_sits_beside_the_cpu_one_in_the_summary(tmp_path):
     assert problems == []
     assert [r[0] for r in rows] == ["demo", "demo (cuda)"]
     assert [run["result_file"].endswith(n) for run, n in zip(runs, ("demo.json", "demo_cuda.json"), strict=True)] == [True, True]  # fmt: skip
+
+
+def test_rerunning_one_benchmark_keeps_the_others_in_the_summary(tmp_path):
+    """``--only a`` runs ``a`` and summarises ``b``'s last result beside it (the summary files
+    used to hold only what the call ran); ``--strict`` still answers for ``a`` alone."""
+    from benchmarks import __main__ as runner
+
+    def check(met: bool) -> dict:
+        return {
+            "peer": "p",
+            "workload": "w",
+            "metric": "m",
+            "target": "t",
+            "ratio": 2.0,
+            "met": met,
+        }
+
+    bench, results = tmp_path / "bench", tmp_path / "results"
+    bench.mkdir()
+    (bench / "bench_a.py").write_text(
+        "from benchmarks._common import base_parser, write_result\n"
+        "args = base_parser('a').parse_args()\n"
+        "write_result('a', title='A', checks=[{'peer': 'p', 'workload': 'w', 'metric': 'm',"
+        " 'target': 't', 'ratio': 2.0, 'met': True}], out_dir=args.out)\n"
+    )
+    (bench / "bench_b.py").write_text("raise SystemExit('not run by --only a')\n")
+    common.write_result("b", title="B", checks=[check(False)], out_dir=results)
+    argv = ["--only", "a", "--bench-dir", str(bench), "--results", str(results)]
+    assert runner.main([*argv, "--strict"]) == 0  # b's missed target is not this call's
+    summary = json.loads((results / "summary.json").read_text())
+    assert [r[0] for r in summary["rows"]] == ["a", "b"]
+    assert summary["problems"] == []
+    assert [run.get("earlier", False) for run in summary["benchmarks"]] == [False, True]
