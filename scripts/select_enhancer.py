@@ -119,14 +119,14 @@ def _u8_niqe(nr, x: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def niqe_proxy(model, photos, kwargs_by_name, nr) -> dict[str, float]:
+def niqe_proxy(model, photos, kwargs_by_name, nr, seed: int = SEED) -> dict[str, float]:
     """PSNR / SSIM / NIQE of ``model`` on ``photos`` darkened by each synthesis of
-    ``kwargs_by_name`` (seed ``SEED + i``); ``model=None`` scores the dark inputs."""
+    ``kwargs_by_name`` (seed ``seed + i``); ``model=None`` scores the dark inputs."""
     out = {}
     for name, kwargs in kwargs_by_name.items():
         p = s = q = 0.0
         for i, x in enumerate(photos):
-            g = torch.Generator().manual_seed(SEED + i)
+            g = torch.Generator().manual_seed(seed + i)
             with value_checks(False):
                 low, _ = low_light(x, generator=g, **kwargs)
             y = low if model is None else model.enhance(low)
@@ -140,7 +140,7 @@ def niqe_proxy(model, photos, kwargs_by_name, nr) -> dict[str, float]:
 
 
 @torch.no_grad()
-def score(model, lol, clean, synth_kwargs) -> dict[str, float]:
+def score(model, lol, clean, synth_kwargs, seed: int = SEED) -> dict[str, float]:
     out = {}
     p = s = b = order = 0.0
     for low, high in lol:
@@ -153,7 +153,7 @@ def score(model, lol, clean, synth_kwargs) -> dict[str, float]:
     out.update(lol_psnr=p / n, lol_ssim=s / n, lol_brightness=b / n, lol_loe=order / n)
     p = s = e0 = 0.0
     for i, x in enumerate(clean):
-        g = torch.Generator().manual_seed(SEED + i)
+        g = torch.Generator().manual_seed(seed + i)
         with value_checks(False):
             low, _ = low_light(x, generator=g, **synth_kwargs)
         y = model.enhance(low)
@@ -191,6 +191,13 @@ def main() -> None:
         "literal: --set detail=0.25 --set detail_nsr=None); after --inference-from; repeatable",
     )
     ap.add_argument("--nr-quality", type=Path, default=ROOT.parent / "shared/tools/nr_quality.py")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="pair i of every synthesis is darkened with seed SEED + i (default: %(default)s); "
+        "another seed draws fresh pairs from the same photos, to confirm a choice",
+    )
     a = ap.parse_args()
     synth = tomllib.loads(a.config.read_text()).get("synthesize_kwargs", {})
     lol, clean = lol_pairs(a.lol), held_out(a.normal)
@@ -213,7 +220,7 @@ def main() -> None:
         return model
 
     for w in a.weights:
-        r = score(load(w), lol, clean, synth)
+        r = score(load(w), lol, clean, synth, a.seed)
         results[w] = r
         print(f"{w[-60:]:60s} " + " ".join(f"{r[c]:14.3f}" for c in cols), flush=True)
     if a.niqe_proxy:
@@ -241,8 +248,8 @@ def main() -> None:
         print(f"{'weights':60s} " + " ".join(f"{c:>12s}" for c in cols))
         for w in ["(dark input)", *a.weights]:
             model = None if w == "(dark input)" else load(w)
-            r = niqe_proxy(model, photos, synths, nr)
-            r.update(niqe_proxy(model, references, {"lol_mild": MILD}, nr))
+            r = niqe_proxy(model, photos, synths, nr, a.seed)
+            r.update(niqe_proxy(model, references, {"lol_mild": MILD}, nr, a.seed))
             results.setdefault(w, {}).update(
                 r, proxy_reference_niqe=ref, lol_reference_niqe=ref_lol
             )
